@@ -1,0 +1,2 @@
+export { createStrategy } from "./create-strategy.js";
+export { FlatDesign } from "./flat-design.js";

@@ -1,0 +1,2 @@
+export { createStrategy } from "./create-strategy.js";
+export { SubdeviceDesign } from "./subdevice-design.js";

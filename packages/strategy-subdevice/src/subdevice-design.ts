@@ -1,0 +1,153 @@
+import {
+  ImsimError,
+  MSI_DEFAULT_DOMAIN,
+  StoreSlice,
+  arrayBytes,
+  mapBytes,
+  objectBytes,
+  type Device,
+  type FootprintItem,
+  type IrqSystem,
+  type MessageStore,
+  type MsiDomain,
+  type QueueState,
+  type SourceId,
+  type StrategyDesign,
+} from "@imsim/core";
+
+/** Design A's record of one queue: the child device and what was resolved when it was made. */
+interface Subdevice {
+  readonly device: Device;
+  readonly domain: MsiDomain;
+  readonly slice: StoreSlice;
+  /** Requester-id check, resolved once through the parent chain when the child was created. */
+  readonly source: SourceId;
+  readonly queue: QueueState;
+}
+
+const PASID_PROPERTY = "pasid";
+/** Own fields of the records this design allocates, for the footprint (counted from the classes). */
+const SUBDEVICE_FIELDS = 5;
+const DEVICE_FIELDS = 11;
+const DOMAIN_FIELDS = 19;
+const SLICE_FIELDS = 6;
+const SOURCE_FIELDS = 3;
+const DESC_FIELDS = 9;
+const MSG_FIELDS = 3;
+
+/**
+ * Design A, "subdevices": every queue is a child device (bus `subdevice`) of the host with its own
+ * MSI data and its own IMS domain over its slice of the host's store. Its interrupts show up in
+ * the child's msi_irqs/ with nothing added; its PASID is a property of the child; the requester id
+ * is resolved once, through the parent chain, when the child is created.
+ */
+export class SubdeviceDesign implements StrategyDesign {
+  readonly name = "subdevice";
+  readonly #system: IrqSystem;
+  readonly #host: Device;
+  readonly #store: MessageStore;
+  readonly #byQueue = new Map<number, Subdevice>();
+  readonly #byDevice = new Map<Device, Subdevice>();
+
+  constructor(system: IrqSystem, host: Device, store: MessageStore) {
+    this.#system = system;
+    this.#host = host;
+    this.#store = store;
+  }
+
+  #sub(queue: QueueState): Subdevice {
+    const sub = this.#byQueue.get(queue.id);
+    if (!sub) throw new ImsimError("ENOENT", `queue ${queue.name} has no subdevice`);
+    return sub;
+  }
+
+  attachQueue(queue: QueueState): void {
+    const system = this.#system;
+    const device = system.addDevice({ name: queue.name, bus: "subdevice", parent: this.#host });
+    try {
+      device.properties.set(PASID_PROPERTY, queue.pasid ?? -1);
+      const source = system.resolveSourceId(device);
+      const slice = new StoreSlice(this.#store, queue.base, queue.count);
+      const domain = system.createMsiDomain(device, {
+        domainId: MSI_DEFAULT_DOMAIN,
+        store: slice,
+        kind: "ims",
+        sourceId: source,
+        pasidOf: () => device.properties.get(PASID_PROPERTY) as number,
+      });
+      const sub: Subdevice = { device, domain, slice, source, queue };
+      this.#byQueue.set(queue.id, sub);
+      this.#byDevice.set(device, sub);
+    } catch (e) {
+      system.removeDevice(device);
+      throw e;
+    }
+  }
+
+  detachQueue(queue: QueueState): void {
+    const sub = this.#sub(queue);
+    this.#byQueue.delete(queue.id);
+    this.#byDevice.delete(sub.device);
+    if (!sub.device.removed) this.#system.removeDevice(sub.device);
+  }
+
+  domainOf(queue: QueueState): MsiDomain {
+    return this.#sub(queue).domain;
+  }
+
+  /** The child's domain covers exactly the queue's slice: queue index = msi_index. */
+  msiIndexOf(_queue: QueueState, index: number): number {
+    return index;
+  }
+
+  owns(queue: QueueState, index: number): boolean {
+    return this.#sub(queue).domain.desc(index) !== undefined;
+  }
+
+  // The child's domain is the queue's: nothing to record per index.
+  claimIndex(): void {}
+  releaseIndex(): void {}
+
+  queueOfVirq(virq: number): QueueState | undefined {
+    const desc = this.#system.irqDesc(virq)?.msiDesc;
+    return desc ? this.#byDevice.get(desc.device)?.queue : undefined;
+  }
+
+  recordPasid(queue: QueueState, pasid: number | undefined): void {
+    this.#sub(queue).device.properties.set(PASID_PROPERTY, pasid ?? -1);
+  }
+
+  requesterId(queue: QueueState): number {
+    return this.#sub(queue).source.requesterId;
+  }
+
+  queueSysfsDir(queue: QueueState): string {
+    return `${this.#sub(queue).device.sysfsPath}/msi_irqs`;
+  }
+
+  /** Nothing extra: the child device's own msi_irqs/ is the queue's view. */
+  readonly sysfs = (): void => {};
+
+  footprintItems(): FootprintItem[] {
+    let descs = 0;
+    let slots = 0;
+    for (const sub of this.#byQueue.values()) {
+      descs += sub.domain.allocated;
+      slots += sub.domain.hwsize;
+    }
+    const queues = this.#byQueue.size;
+    return [
+      { what: "queue index maps", per: "fixed", objects: 2, bytes: mapBytes(this.#byQueue) + mapBytes(this.#byDevice) },
+      {
+        what: "subdevice records (child device, its properties, IMS domain, store slice, resolved source id)",
+        per: "queue",
+        objects: queues * 6,
+        bytes:
+          queues * (objectBytes(SUBDEVICE_FIELDS) + objectBytes(DEVICE_FIELDS) + objectBytes(DOMAIN_FIELDS) + objectBytes(SLICE_FIELDS) + objectBytes(SOURCE_FIELDS)) +
+          [...this.#byQueue.values()].reduce((a, s) => a + mapBytes(s.device.properties), 0),
+      },
+      { what: "per-child descriptor tables (one slot per slice entry)", per: "queue", objects: queues, bytes: queues * arrayBytes([]) + slots * 8 },
+      { what: "MSI descriptors and cached messages", per: "interrupt", objects: descs * 2, bytes: descs * (objectBytes(DESC_FIELDS) + objectBytes(MSG_FIELDS)) },
+    ];
+  }
+}
