@@ -17,7 +17,7 @@ export interface QueueOptions {
   name: string;
   /** PASID (20 bits) the queue's interrupt messages carry; none when omitted. */
   pasid?: number;
-  /** Interrupts to allocate at creation (indices 0..nvec-1); default 0. */
+  /** Interrupts to allocate at creation, at the lowest free indices of the slice; default 0. */
   nvec?: number;
   /** Entries [base, base+count) of the host store; the whole store when omitted. */
   slice?: { base: number; count: number };
@@ -271,7 +271,7 @@ export function createQueueStrategy(system: IrqSystem, host: Device, store: Mess
       names.add(name);
       if (nvec > 0) {
         try {
-          allocIndices(q, Array.from({ length: nvec }, (_, i) => i), undefined);
+          allocIndices(q, lowestFreeIndices(q, nvec), undefined);
         } catch (e) {
           queues.delete(id);
           names.delete(name);
