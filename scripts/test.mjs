@@ -30,7 +30,9 @@ for (const p of packages) {
   skipped += report.numPendingTests + (report.numTodoTests ?? 0);
   for (const suite of report.testResults) {
     for (const t of suite.assertionResults) {
-      const cell = t.ancestorTitles.find((title) => /^conformance \[/.test(title));
+      // A conformance cell is a "strategy × hardware" describe block (or test-name prefix).
+      const cellOf = (text) => /^([\w.-]+ × [\w.-]+)(?: › |$)/.exec(text)?.[1];
+      const cell = t.ancestorTitles.map(cellOf).find(Boolean) ?? cellOf(t.title);
       if (!cell) continue;
       const c = cells.get(cell) ?? { passed: 0, failed: 0 };
       if (t.status === "passed") c.passed++;
@@ -40,7 +42,7 @@ for (const p of packages) {
   }
   console.log(`${p}: ${report.numPassedTests} passed, ${report.numFailedTests} failed`);
 }
-for (const [cell, c] of [...cells].sort()) console.log(`${cell}: ${c.passed} passed, ${c.failed} failed`);
+for (const [cell, c] of [...cells].sort()) console.log(`conformance ${cell}: ${c.passed} passed, ${c.failed} failed`);
 for (const p of missing) console.log(`${p}: no test report (its tests did not run)`);
 if (skipped) console.log(`${skipped} skipped`);
 console.log(`${passed} passed, ${failed} failed`);

@@ -49,7 +49,7 @@ export function firstDifference(actual: unknown, expected: unknown, path = ""): 
   }
   if (Array.isArray(actual) !== Array.isArray(expected)) return `${here}: expected ${show(expected)}, got ${show(actual)}`;
   if (Array.isArray(actual) && Array.isArray(expected)) {
-    if (actual.length !== expected.length) return `${here}.length: expected ${expected.length}, got ${actual.length} (expected ${show(expected)}, got ${show(actual)})`;
+    if (actual.length !== expected.length) return `${path}.length: expected ${expected.length}, got ${actual.length} (expected ${show(expected)}, got ${show(actual)})`;
     for (let i = 0; i < actual.length; i++) {
       const d = firstDifference(actual[i], expected[i], `${path}[${i}]`);
       if (d) return d;

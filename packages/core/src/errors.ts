@@ -15,6 +15,7 @@ export type ImsimErrorCode =
   | "EPERM" // operation not allowed in this state or by this caller
   | "EEXIST" // name or index already taken
   | "ENOLINK" // a link (NTB) is down
+  | "EFAULT" // an address outside a window or mapping
   | "EIO"; // injected or simulated hardware failure
 
 const BRAND = Symbol.for("imsim.error");

@@ -285,6 +285,8 @@ export class IrqSystem implements DomainBackend {
       }
       step = 2;
       this.#descs[virq] = irq;
+      // A raise that hit the entry while it belonged to nobody must not fire into the new owner.
+      domain.store.setPending(msiIndex, false);
       this.#writeMessage(irq, true);
     } catch (e) {
       this.#descs[virq] = undefined;
@@ -304,13 +306,14 @@ export class IrqSystem implements DomainBackend {
     if (pasid !== -1) checkInt(pasid, 0, PASID_MAX, `PASID for ${domain.name} index ${desc.msiIndex}`);
     if (this.irtes) {
       const source = domain.sourceId ?? this.resolveSourceId(domain.device);
-      this.irtes.program(irq.irte, irq.vector, irq.effectiveCpu, source, pasid);
+      // Store first: it is the step that can fail, and the IRTE must not change when it does.
       if (storeToo) {
         const m = composeRemappable(irq.irte, 0);
         this.#storeWrite(irq, m.addressLo, m.addressHi, m.data, pasid);
       } else if (pasid !== desc.pasid) {
         this.#storeWrite(irq, desc.msg.addressLo, desc.msg.addressHi, desc.msg.data, pasid);
       }
+      this.irtes.program(irq.irte, irq.vector, irq.effectiveCpu, source, pasid);
     } else {
       const m = composeCompat(irq.effectiveCpu, irq.vector);
       this.#storeWrite(irq, m.addressLo, m.addressHi, m.data, pasid);

@@ -84,6 +84,24 @@ export interface ImsStrategy {
   dispose(): void;
 }
 
+const warned = new Set<string>();
+
+/**
+ * Checks the interface version a strategy reports against this core's. A mismatch is warned about
+ * once per strategy name (the strategy may still work) and reported as false.
+ */
+export function checkInterfaceVersion(strategy: Pick<ImsStrategy, "name" | "interfaceVersion">): boolean {
+  if (strategy.interfaceVersion === STRATEGY_INTERFACE_VERSION) return true;
+  if (!warned.has(strategy.name)) {
+    warned.add(strategy.name);
+    const text = `imsim: strategy "${strategy.name}" was built for interface version ${String(strategy.interfaceVersion)}, this @imsim/core implements ${STRATEGY_INTERFACE_VERSION}`;
+    const proc = (globalThis as { process?: { emitWarning?: (w: string) => void } }).process;
+    if (proc?.emitWarning) proc.emitWarning(text);
+    else console.warn(text);
+  }
+  return false;
+}
+
 export interface StrategyOptions {
   /** Affinity default for queues created without one. */
   affinity?: number;

@@ -30,7 +30,7 @@ export function procInterrupts(system: IrqSystem): string {
 }
 
 /** Content of a device's msi_irqs/<virq> file: the device's mode ("msix" once MSI-X is in use), as msi_mode_show. */
-function msiMode(system: IrqSystem, device: Device): string {
+export function msiMode(system: IrqSystem, device: Device): string {
   for (const d of system.domains()) if (d.device === device && d.kind === "msix" && d.allocated > 0) return "msix\n";
   return "msi\n";
 }

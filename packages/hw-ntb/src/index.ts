@@ -1,1 +1,10 @@
-export {};
+export * from "./memory-window.js";
+export * from "./scratchpad.js";
+export * from "./doorbell.js";
+export * from "./msix-table.js";
+export * from "./ntb-device.js";
+export * from "./ntb-pair.js";
+export * from "./ntb-msi.js";
+export * from "./transport.js";
+export * from "./client.js";
+export * from "./adapter.js";

@@ -3,6 +3,7 @@ import {
   MSI_SECONDARY_DOMAIN,
   arrayBytes,
   mapBytes,
+  msiMode,
   objectBytes,
   setBytes,
   stringBytes,
@@ -122,12 +123,14 @@ export class FlatDesign implements StrategyDesign {
   /** The extra mechanism: one attribute group per queue listing its virqs and its PASID. */
   readonly sysfs = (emit: (path: string, content: string) => void): void => {
     if (this.#host.removed) return;
+    // Same content as the host's msi_irqs/ files: the device's mode, as msi_mode_show prints it.
+    const mode = msiMode(this.#system, this.#host);
     for (const row of this.#rows.values()) {
       const dir = `${this.#host.sysfsPath}/ims_queues/${row.queue.name}`;
       emit(`${dir}/pasid`, row.pasid < 0 ? "none\n" : `${row.pasid}\n`);
       for (const index of [...row.indices].sort((a, b) => a - b)) {
         const virq = this.#domain.getVirq(index);
-        if (virq) emit(`${dir}/msi_irqs/${virq}`, "ims\n");
+        if (virq) emit(`${dir}/msi_irqs/${virq}`, mode);
       }
     }
   };

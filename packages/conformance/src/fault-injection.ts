@@ -1,0 +1,111 @@
+import type { FaultPoint, Queue } from "@imsim/core";
+import type { ConformanceOptions, Harness, TestFunction } from "./harness.js";
+import { group, withHarness } from "./harness.js";
+import { deepEqual, equal, fail, show } from "./assert.js";
+import { isImsimError } from "@imsim/core";
+import { checkQueuePasid } from "./pasid.js";
+
+/** Everything a rollback must restore: resource counts, the queues' interrupts, the store entries of the slices. */
+function fullState(h: Harness, queues: readonly Queue[]): unknown {
+  const store = h.strategy.store;
+  const entries: number[][] = [];
+  for (let slot = 0; slot < h.ctx.slots; slot++) {
+    const { base, count } = h.slice(slot);
+    for (let i = base; i < base + count; i++) entries.push([i, store.addressLo(i), store.addressHi(i), store.data(i), store.isMasked(i) ? 1 : 0, store.pasid(i)]);
+  }
+  return {
+    resources: h.snapshot(),
+    queues: h.strategy.queues().map((q) => q.name),
+    irqs: queues.map((q) => h.strategy.irqs(q)),
+    entries,
+  };
+}
+
+/** Arms `point` to fail at step `nth` of `call`, which must then throw EIO and restore `state` exactly. */
+function failAt(h: Harness, point: FaultPoint, nth: number, what: string, queues: readonly Queue[], call: () => unknown): void {
+  const before = fullState(h, queues);
+  h.system.injectFault(point, nth);
+  let threw: unknown;
+  try {
+    call();
+  } catch (e) {
+    threw = e;
+  } finally {
+    h.system.clearInjectedFaults();
+  }
+  if (threw === undefined) fail(`${what} with a ${point} failure at step ${nth}: expected EIO, but the call succeeded`);
+  if (!isImsimError(threw, "EIO")) fail(`${what} with a ${point} failure at step ${nth}: expected an ImsimError EIO, got ${show(threw)}`);
+  deepEqual(fullState(h, queues), before, `state after ${what} failed at ${point} step ${nth} (must equal the state before)`);
+}
+
+/** Fault injection: a failing store write, vector allocation or IRTE allocation at every step rolls back exactly. */
+export function faultInjectionTests(test: TestFunction, options: ConformanceOptions): void {
+  group(test, options, ({ ctx, addUnless }) => {
+    const k = Math.min(4, ctx.sliceSize - 1);
+    const points: [FaultPoint, string | undefined][] = [
+      ["store-write", undefined],
+      ["vector-alloc", undefined],
+      ["irte-alloc", ctx.supports.interruptRemapping ? undefined : "no interrupt remapping"],
+    ];
+    const tooSmall = k < 1 ? `slices of ${ctx.sliceSize} entries leave no room for a multi-interrupt allocation` : undefined;
+
+    for (const [point, reason] of points) {
+      const skip = reason ?? tooSmall;
+
+      addUnless(skip, `fault injection: a ${point} failure at each step of allocIrqs(${k}) rolls back to the exact prior state`, () => {
+        withHarness(ctx, (h) => {
+          const q = h.queue(0, { nvec: 1 });
+          const other = h.queue(1, { nvec: 1 });
+          for (let nth = 0; nth < k; nth++) {
+            failAt(h, point, nth, `allocIrqs(${q.name}, ${k})`, [q, other], () => h.strategy.allocIrqs(q, k));
+            h.raiseOnce(q, 0);
+            h.raiseOnce(other, 0);
+          }
+          h.system.injectFault(point, k);
+          const got = h.watch(h.strategy.allocIrqs(q, k));
+          h.system.clearInjectedFaults();
+          equal(got.length, k, `interrupts from allocIrqs(${k}) when the failure is armed past its last step`);
+          for (const irq of got) h.raiseOnce(q, irq.index);
+        });
+      });
+
+      addUnless(skip, `fault injection: a ${point} failure at each step of allocIrqRange(1, ${k}) rolls back to the exact prior state`, () => {
+        withHarness(ctx, (h) => {
+          const q = h.queue(0, { nvec: 1 });
+          for (let nth = 0; nth < k; nth++) {
+            failAt(h, point, nth, `allocIrqRange(${q.name}, 1, ${k})`, [q], () => h.strategy.allocIrqRange(q, 1, k));
+            h.raiseOnce(q, 0);
+          }
+          const got = h.watch(h.strategy.allocIrqRange(q, 1, k));
+          for (const irq of got) h.raiseOnce(q, irq.index);
+        });
+      });
+
+      addUnless(skip, `fault injection: a ${point} failure at each step of creating a queue with ${k} interrupts rolls back to the exact prior state`, () => {
+        withHarness(ctx, (h) => {
+          const live = h.queue(1, { nvec: 1 });
+          for (let nth = 0; nth < k; nth++) {
+            failAt(h, point, nth, `createQueue(nvec ${k})`, [live], () => h.instance.createQueue({ name: "faulty", slice: h.slice(0), nvec: k }));
+            h.raiseOnce(live, 0);
+          }
+          const q = h.queue(0, { nvec: k });
+          equal(h.strategy.irqs(q).length, k, `interrupts of a queue created after the failures`);
+          for (const irq of h.strategy.irqs(q)) h.raiseOnce(q, irq.index);
+        });
+      });
+    }
+
+    const pasidSkip = ctx.supports.pasid ? tooSmall : "hardware has no PASID support";
+    addUnless(pasidSkip, `fault injection: a store-write failure at each step of setPasid over ${k + 1} interrupts leaves every entry as it was and delivering`, () => {
+      withHarness(ctx, (h) => {
+        const q = h.queue(0, { nvec: k + 1, pasid: 0x55 });
+        for (let nth = 0; nth <= k; nth++) {
+          failAt(h, "store-write", nth, `setPasid(${q.name}, 0x66)`, [q], () => h.strategy.setPasid(q, 0x66));
+          equal(h.strategy.pasidOf(q), 0x55, `pasidOf(${q.name}) after the failed change`);
+          checkQueuePasid(h, q, 0x55);
+          for (const irq of h.strategy.irqs(q)) h.raiseOnce(q, irq.index);
+        }
+      });
+    });
+  });
+}

@@ -1,0 +1,249 @@
+import { DELIVERED, HELD } from "@imsim/core";
+import type { ImsStrategy, IrqSystem, Queue, QueueIrq, QueueOptions, ResourceSnapshot, StrategyFactory } from "@imsim/core";
+import type { Capabilities, HardwareAdapter, HardwareInstance, HardwareOptions } from "./adapter.js";
+import { deepEqual, equal, fail, ok, show } from "./assert.js";
+
+/** Any `test(name, fn)`: vitest's `test`/`it`, node:test's `test`, or your own collector. */
+export type TestFunction = (name: string, fn: () => void | Promise<void>) => unknown;
+
+export interface ConformanceOptions {
+  /** The strategy under test (`createStrategy` of a strategy package). */
+  strategy: StrategyFactory;
+  /** The hardware model the strategy is driven through. */
+  hardware: HardwareAdapter;
+  /** Prefix of every test name; default `<strategy name> × <hardware name>`. */
+  label?: string;
+  /** Operations the property test runs (default 20,000, or IMSIM_PROPERTY_OPS). */
+  operations?: number;
+  /** Property-test seed (default 0x1a5, or IMSIM_SEED). */
+  seed?: number;
+  /** Passed to `hardware.create`. */
+  hardwareOptions?: HardwareOptions;
+}
+
+/** Name of the action the suite requests on every interrupt it checks. */
+export const CONFORMANCE_ACTION = "imsim-conformance";
+
+/** What "unchanged" means: the system's resource counts plus the strategy's bookkeeping. */
+export interface SuiteSnapshot {
+  system: ResourceSnapshot;
+  strategy: { queues: number; interrupts: number; objects: number };
+}
+
+export function suiteSnapshot(instance: HardwareInstance): SuiteSnapshot {
+  const f = instance.strategy.footprint();
+  return { system: instance.system.snapshot(), strategy: { queues: f.queues, interrupts: f.interrupts, objects: f.objects } };
+}
+
+/** The snapshot of a system that holds nothing: what teardown must return to. */
+export function emptySnapshot(cpus: number): ResourceSnapshot {
+  return { devices: 0, domains: 0, virqs: 0, vectorsPerCpu: new Array<number>(cpus).fill(0), irtes: 0, descriptors: 0, storeEntries: 0, actions: 0 };
+}
+
+/** Reads an environment variable where there is a `process` (Node), nothing in a browser. */
+export function env(name: string): string | undefined {
+  const p = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  return p?.env?.[name];
+}
+
+/** Facts about the pair under test, read once from a probe instance when tests are registered. */
+export interface SuiteContext {
+  readonly options: ConformanceOptions;
+  readonly label: string;
+  readonly supports: Capabilities;
+  readonly strategyName: string;
+  readonly storeSize: number;
+  readonly cpus: number;
+  /** Entries per queue slice the suite uses, and how many slices there are. */
+  readonly sliceSize: number;
+  readonly slots: number;
+}
+
+const SLOTS = 4;
+
+export type Prepared = { ok: true; ctx: SuiteContext } | { ok: false; label: string; error: unknown };
+
+/** Creates and tears down a probe instance to learn the manifest, the store size and the names. */
+export function prepare(options: ConformanceOptions): Prepared {
+  const fallback = options.label ?? `? × ${options.hardware?.name ?? "?"}`;
+  let probe: HardwareInstance;
+  try {
+    probe = options.hardware.create(options.strategy, options.hardwareOptions);
+  } catch (error) {
+    return { ok: false, label: fallback, error };
+  }
+  try {
+    const supports: Capabilities = { ...probe.supports };
+    const storeSize = probe.strategy.store.size;
+    const sliceSize = Math.max(1, Math.min(8, Math.floor(storeSize / (2 * SLOTS))));
+    const ctx: SuiteContext = {
+      options,
+      label: options.label ?? `${probe.strategy.name} × ${options.hardware.name}`,
+      supports,
+      strategyName: probe.strategy.name,
+      storeSize,
+      cpus: probe.system.cpus,
+      sliceSize,
+      slots: SLOTS,
+    };
+    return { ok: true, ctx };
+  } catch (error) {
+    return { ok: false, label: fallback, error };
+  } finally {
+    try {
+      probe.teardown();
+    } catch {
+      // reported by the tests that tear down
+    }
+  }
+}
+
+/**
+ * Registers the tests of one group: `add(name, fn)` registers, `skipIf(reason)` turns a test into a
+ * visible, trivially passing skip whose name carries the reason.
+ */
+export interface GroupRegistrar {
+  ctx: SuiteContext;
+  add(name: string, fn: () => void | Promise<void>): void;
+  /** Registers `name`, or when `skipReason` is a string, a passing `name [skipped: reason]`. */
+  addUnless(skipReason: string | undefined, name: string, fn: () => void | Promise<void>): void;
+}
+
+export function group(test: TestFunction, options: ConformanceOptions, body: (r: GroupRegistrar) => void): void {
+  if (typeof test !== "function") throw new TypeError(`the conformance suite needs a test(name, fn) function, got ${show(test)}`);
+  const prepared = prepare(options);
+  if (!prepared.ok) {
+    test(`${prepared.label} › setup: the hardware adapter creates an instance`, () => {
+      throw prepared.error;
+    });
+    return;
+  }
+  const ctx = prepared.ctx;
+  body({
+    ctx,
+    add: (name, fn) => {
+      test(`${ctx.label} › ${name}`, fn);
+    },
+    addUnless: (reason, name, fn) => {
+      if (reason === undefined) test(`${ctx.label} › ${name}`, fn);
+      else test(`${ctx.label} › ${name} [skipped: ${reason}]`, () => {});
+    },
+  });
+}
+
+/** A test's view of one live instance: queues in fixed slices, a counting handler on every interrupt. */
+export class Harness {
+  readonly ctx: SuiteContext;
+  readonly instance: HardwareInstance;
+  readonly system: IrqSystem;
+  readonly strategy: ImsStrategy;
+  /** Snapshot right after the instance was created. */
+  readonly baseline: SuiteSnapshot;
+  /** Deliveries to the suite's action, by virq. */
+  readonly counts = new Map<number, number>();
+  total = 0;
+  #names = 0;
+  #closed = false;
+  readonly #handler = (virq: number): void => {
+    this.counts.set(virq, (this.counts.get(virq) ?? 0) + 1);
+    this.total++;
+  };
+
+  constructor(ctx: SuiteContext) {
+    this.ctx = ctx;
+    this.instance = ctx.options.hardware.create(ctx.options.strategy, ctx.options.hardwareOptions);
+    this.system = this.instance.system;
+    this.strategy = this.instance.strategy;
+    this.baseline = suiteSnapshot(this.instance);
+  }
+
+  /** Slice `slot` (0..slots-1) of the store, counted from its top end. */
+  slice(slot: number): { base: number; count: number } {
+    const s = this.ctx.sliceSize;
+    return { base: this.ctx.storeSize - (slot + 1) * s, count: s };
+  }
+
+  /** Creates a queue the hardware's way in slice `slot`, and requests the suite's action on its interrupts. */
+  queue(slot: number, extra: Partial<Omit<QueueOptions, "slice">> = {}): Queue {
+    const options: QueueOptions = { name: `cq${slot}-${this.#names++}`, slice: this.slice(slot), ...extra } as QueueOptions;
+    const q = this.instance.createQueue(options);
+    this.watch(this.strategy.irqs(q));
+    return q;
+  }
+
+  /** Requests the suite's action on each interrupt (once). */
+  watch(irqs: readonly QueueIrq[]): QueueIrq[] {
+    for (const irq of irqs) this.watchVirq(irq.virq);
+    return [...irqs];
+  }
+
+  /** Requests the suite's action on one virq (once). */
+  watchVirq(virq: number): void {
+    const desc = this.system.irqDesc(virq);
+    ok(desc !== undefined, `virq ${virq} has no irq descriptor in the system`);
+    if (!desc.actions.some((a) => a.name === CONFORMANCE_ACTION)) this.system.requestIrq(virq, CONFORMANCE_ACTION, this.#handler);
+  }
+
+  count(virq: number): number {
+    return this.counts.get(virq) ?? 0;
+  }
+
+  irq(q: Queue, index: number): QueueIrq {
+    const irq = this.strategy.irqs(q).find((i) => i.index === index);
+    if (!irq) return fail(`queue ${q.name} has no interrupt at index ${index} (has ${show(this.strategy.irqs(q).map((i) => i.index))})`);
+    return irq;
+  }
+
+  /** Raises (q, index) and checks that exactly that interrupt's handler ran once (or, HELD, none did). */
+  raiseOnce(q: Queue, index: number, expected: "delivered" | "held" = "delivered"): void {
+    const virq = this.irq(q, index).virq;
+    const before = this.count(virq);
+    const totalBefore = this.total;
+    const r = this.instance.raise(q, index);
+    if (expected === "delivered") {
+      equal(r, DELIVERED, `raise of ${q.name}[${index}] (virq ${virq}) result (0 DELIVERED, 1 HELD, 2 FAULTED, 3 SPURIOUS)`);
+      equal(this.count(virq) - before, 1, `handler runs of virq ${virq} after raising ${q.name}[${index}]`);
+      equal(this.total - totalBefore, 1, `handler runs of all interrupts after raising ${q.name}[${index}]`);
+    } else {
+      equal(r, HELD, `raise of masked ${q.name}[${index}] (virq ${virq}) result (0 DELIVERED, 1 HELD, 2 FAULTED, 3 SPURIOUS)`);
+      equal(this.total - totalBefore, 0, `handler runs after raising masked ${q.name}[${index}]`);
+    }
+  }
+
+  snapshot(): SuiteSnapshot {
+    return suiteSnapshot(this.instance);
+  }
+
+  /** Tears down and checks that the system holds nothing any more. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.system.clearInjectedFaults();
+    this.instance.teardown();
+    deepEqual(this.system.snapshot(), emptySnapshot(this.system.cpus), "system snapshot after teardown (everything released)");
+  }
+
+  /** Teardown without checks, after a failure. */
+  abandon(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.system.clearInjectedFaults();
+      this.instance.teardown();
+    } catch {
+      // the test already failed
+    }
+  }
+}
+
+/** Runs `fn` on a fresh harness, then tears down and checks the teardown released everything. */
+export function withHarness(ctx: SuiteContext, fn: (h: Harness) => void): void {
+  const h = new Harness(ctx);
+  try {
+    fn(h);
+  } catch (e) {
+    h.abandon();
+    throw e;
+  }
+  h.close();
+}

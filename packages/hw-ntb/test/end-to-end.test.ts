@@ -1,0 +1,254 @@
+import { describe, expect, test } from "vitest";
+import { DELIVERED, FAULTED, SysfsView, createSystem, isImsimError, procInterrupts, type ImsimErrorCode, type StrategyFactory } from "@imsim/core";
+import { createStrategy as subdevice } from "@imsim/strategy-subdevice";
+import { createStrategy as flat } from "@imsim/strategy-flat";
+import { NtbTransport, WRITE_DEFERRED, WRITE_DROPPED, createNtbPair, type NtbPairOptions } from "../src/index.js";
+
+function code(fn: () => unknown): ImsimErrorCode | "none" | "not-imsim" {
+  try {
+    fn();
+  } catch (e) {
+    return isImsimError(e) ? e.code : "not-imsim";
+  }
+  return "none";
+}
+
+/** A pair with a transport on each side and the same clients on both; handler hits recorded per host. */
+function setup(factory: StrategyFactory, options: NtbPairOptions = {}, ir = true) {
+  const pair = createNtbPair({ a: { interruptRemapping: ir, ...options.a }, b: { interruptRemapping: ir, ...options.b }, ...(options.mwAlign ? { mwAlign: options.mwAlign } : {}) });
+  const empty = [pair.a.system.snapshot(), pair.b.system.snapshot()] as const;
+  const hits = { A: [] as string[], B: [] as string[] };
+  const ta = new NtbTransport(pair.a, factory, { vectorsPerQp: 4 });
+  const tb = new NtbTransport(pair.b, factory, { vectorsPerQp: 4 });
+  for (const [t, host] of [[ta, "A"], [tb, "B"]] as const) {
+    t.createClient("net", { queuePairs: 3, handler: (qp, v) => hits[host].push(`net${qp}.${v}`) });
+    t.createClient("perf", { queuePairs: 2, vectors: 2, handler: (qp, v) => hits[host].push(`perf${qp}.${v}`) });
+  }
+  return { pair, ta, tb, hits, empty };
+}
+
+const fresh = createSystem({ cpus: 4, interruptRemapping: true }).snapshot();
+
+for (const [name, factory] of [["subdevice", subdevice], ["flat", flat]] as const) {
+  describe(`end to end with the ${name} strategy`, () => {
+    test("both directions, many queues: each trigger runs exactly the peer's handler of that queue pair and vector", () => {
+      const { ta, tb, hits } = setup(factory);
+      for (let qp = 0; qp < 3; qp++) expect(tb.client("net").trigger(qp, 0)).toBe(DELIVERED);
+      for (let qp = 0; qp < 2; qp++) for (let v = 0; v < 2; v++) expect(ta.client("perf").trigger(qp, v)).toBe(DELIVERED);
+      expect(hits.A).toEqual(["net0.0", "net1.0", "net2.0"]);
+      expect(hits.B).toEqual(["perf0.0", "perf0.1", "perf1.0", "perf1.1"]);
+      // The virqs the handlers ran on are the owners' own, counted once each.
+      const virq = ta.client("net").virq(1, 0);
+      expect(ta.ntb.system.irqDesc(virq)!.total).toBe(1);
+      // A vector never allocated has no descriptor on the peer.
+      expect(code(() => tb.client("net").trigger(0, 1))).toBe("ENOENT");
+    });
+
+    test("on-demand growth publishes the new descriptor; live interrupts are not rewritten", () => {
+      const { ta, tb, hits } = setup(factory);
+      const net = ta.client("net");
+      const live = ta.ntb.system.irqDesc(net.virq(1, 0))!.msiDesc;
+      const writes = live.writes;
+      const msg = { ...live.msg };
+      expect(tb.client("net").peerDescriptor(1, 1)).toBeUndefined();
+      const irq = net.grow(1);
+      expect(irq.index).toBe(1);
+      expect(tb.client("net").peerDescriptor(1, 1)).toBeDefined();
+      expect(tb.client("net").trigger(1, 1)).toBe(DELIVERED);
+      expect(tb.client("net").trigger(1, 0)).toBe(DELIVERED);
+      expect(hits.A).toEqual(["net1.1", "net1.0"]);
+      expect(live.writes).toBe(writes);
+      expect(live.msg).toEqual(msg);
+      net.grow(1);
+      net.grow(1);
+      expect(code(() => net.grow(1))).toBe("ENOSPC");
+      expect(tb.client("net").trigger(1, 3)).toBe(DELIVERED);
+    });
+
+    test("link flap: triggers fail with ENOLINK while down, posts are kept and delivered once, descriptors come back", () => {
+      const { pair, ta, tb, hits } = setup(factory);
+      const net = tb.client("net");
+      expect(net.trigger(0, 0)).toBe(DELIVERED);
+      const published = ta.stats.published;
+      pair.disconnect();
+      expect(code(() => net.trigger(0, 0))).toBe("ENOLINK");
+      expect(net.peerDescriptor(0, 0)).toBeUndefined();
+      expect(pair.a.window(1).translated).toBe(false);
+      expect(net.post(0, 0)).toBe(WRITE_DEFERRED);
+      expect(net.post(0, 0)).toBe(WRITE_DEFERRED);
+      expect(net.post(2, 0)).toBe(WRITE_DEFERRED);
+      expect(hits.A).toEqual(["net0.0"]);
+      pair.connect();
+      expect(ta.stats.published).toBeGreaterThan(published);
+      expect(hits.A.sort()).toEqual(["net0.0", "net0.0", "net2.0"]);
+      expect(tb.pendingPosts()).toBe(0);
+      expect(net.trigger(0, 0)).toBe(DELIVERED);
+      expect(hits.A.filter((h) => h === "net0.0")).toHaveLength(3);
+      pair.flap();
+      expect(hits.A).toHaveLength(4);
+    });
+
+    test("a stale descriptor is refused by interrupt remapping and reaches no handler", () => {
+      const { pair, ta, tb, hits } = setup(factory);
+      const stale = tb.client("net").peerDescriptor(0, 0)!;
+      ta.client("net").release(0, 0);
+      expect(tb.client("net").peerDescriptor(0, 0)).toBeUndefined();
+      expect(code(() => tb.client("net").trigger(0, 0))).toBe("ENOENT");
+      // A peer that kept the old values and writes them anyway:
+      const before = pair.a.system.faults.count("irte-not-present");
+      expect(pair.a.inboundWrite(1, stale.addrOffset, stale.data, pair.a.wireRequesterId, -1)).toBe(FAULTED);
+      expect(pair.a.system.faults.count("irte-not-present")).toBe(before + 1);
+      expect(hits.A).toEqual([]);
+    });
+
+    test("a forged descriptor or a foreign requester id is refused with a remapping fault", () => {
+      const { pair, tb, hits } = setup(factory);
+      const d = tb.client("net").peerDescriptor(0, 0)!;
+      // Data selecting an IRTE nobody owns.
+      expect(pair.a.inboundWrite(1, d.addrOffset, 0x7ff, pair.a.wireRequesterId, -1)).toBe(FAULTED);
+      // The right descriptor carrying a requester id on another bus.
+      expect(pair.a.inboundWrite(1, d.addrOffset, d.data, 0x4008, -1)).toBe(FAULTED);
+      expect(pair.a.system.faults.count("source-id-mismatch")).toBe(1);
+      expect(pair.a.system.faults.count("irte-not-present")).toBe(1);
+      // Beyond the window: nothing.
+      expect(pair.a.inboundWrite(1, 0x100000, d.data, pair.a.wireRequesterId, -1)).toBe(WRITE_DROPPED);
+      expect(hits.A).toEqual([]);
+      expect(tb.client("net").trigger(0, 0)).toBe(DELIVERED);
+      expect(hits.A).toEqual(["net0.0"]);
+    });
+
+    test("without the proxy ids as DMA aliases every peer write is blocked (source-id mismatch)", () => {
+      const { pair, tb, ta, hits } = setup(factory, { a: { registerProxyIds: false } });
+      expect(pair.a.pciFunction.dmaAliases).toEqual([]);
+      expect(tb.client("net").trigger(0, 0)).toBe(FAULTED);
+      expect(pair.a.system.faults.count("source-id-mismatch")).toBe(1);
+      expect(pair.a.system.faults.describeLast()).toContain("05:01.0");
+      expect(hits.A).toEqual([]);
+      // The other direction, with aliases, works.
+      expect(ta.client("net").trigger(0, 0)).toBe(DELIVERED);
+      expect(hits.B).toEqual(["net0.0"]);
+    });
+
+    test("tearing down one side while the other triggers: ENOLINK, nothing delivered, the torn side back to its start", () => {
+      const { pair, ta, tb, hits, empty } = setup(factory);
+      const d = tb.client("net").peerDescriptor(0, 0)!;
+      ta.dispose();
+      expect(code(() => tb.client("net").trigger(0, 0))).toBe("ENOLINK");
+      expect(code(() => ta.createClient("x", { queuePairs: 1 }))).toBe("ENODEV");
+      // Even a raw write of the old descriptor reaches nothing: the window is cleared.
+      pair.b.linkEnable();
+      expect(pair.a.inboundWrite(1, d.addrOffset, d.data, pair.a.wireRequesterId, -1)).toBe(WRITE_DROPPED);
+      expect(hits.A).toEqual([]);
+      expect(pair.a.system.snapshot()).toEqual(empty[0]);
+      // B still owns its interrupts until it goes too.
+      expect(pair.b.system.snapshot().virqs).toBe(7);
+      tb.dispose();
+      expect(pair.b.system.snapshot()).toEqual(empty[1]);
+      pair.dispose();
+      expect(pair.a.system.snapshot()).toEqual(fresh);
+      expect(pair.b.system.snapshot()).toEqual(fresh);
+    });
+
+    test("hot-unplug of one side's NTB function while the peer triggers", () => {
+      const { pair, tb, hits } = setup(factory);
+      expect(tb.client("net").trigger(0, 0)).toBe(DELIVERED);
+      pair.a.system.removeDevice(pair.a.pciFunction);
+      expect(code(() => tb.client("net").trigger(0, 0))).toBe("ENOLINK");
+      expect(hits.A).toEqual(["net0.0"]);
+      expect(pair.a.system.snapshot()).toEqual(fresh);
+      tb.dispose();
+      pair.dispose();
+      expect(pair.b.system.snapshot()).toEqual(fresh);
+    });
+
+    test("/proc/interrupts and sysfs of both hosts show each host's own interrupts and counts", () => {
+      const { pair, ta, tb } = setup(factory);
+      tb.client("net").trigger(2, 0);
+      tb.client("net").trigger(2, 0);
+      ta.client("perf").trigger(1, 1);
+      const procA = procInterrupts(pair.a.system);
+      const procB = procInterrupts(pair.b.system);
+      const lineOf = (proc: string, action: string) => proc.split("\n").find((l) => l.endsWith(`  ${action}`));
+      const a = lineOf(procA, "net-qp2.0")!;
+      const countsA = a.split(":")[1]!.trim().split(/\s+/).slice(0, 4).map(Number);
+      expect(countsA.reduce((x, y) => x + y, 0)).toBe(2);
+      expect(a).toContain("IR-PCI-MSIX-");
+      expect(lineOf(procB, "perf-qp1.1")!.split(":")[1]!.trim().split(/\s+/).slice(0, 4).map(Number).reduce((x, y) => x + y, 0)).toBe(1);
+      expect(lineOf(procA, "perf-qp1.1")!.split(":")[1]!.trim().split(/\s+/).slice(0, 4).map(Number).reduce((x, y) => x + y, 0)).toBe(0);
+      for (const [t, host] of [[ta, pair.a], [tb, pair.b]] as const) {
+        const view = new SysfsView(host.system);
+        const net = t.client("net");
+        const dir = t.strategy.queueSysfsDir(net.queue(2));
+        expect(view.list(dir)).toEqual([String(net.virq(2, 0))]);
+        expect(view.read(`/sys/kernel/irq/${net.virq(2, 0)}/actions`)).toBe("net-qp2.0\n");
+        expect(view.read(`/sys/bus/ntb/devices/ntb0/uevent`)).toContain("DRIVER=");
+        expect(view.list(`${host.pciFunction.sysfsPath}`)).toContain("ntb0");
+      }
+    });
+
+    test("without interrupt remapping an affinity change rewrites the message and the descriptor is re-published", () => {
+      const { pair, ta, tb, hits } = setup(factory, {}, false);
+      const virq = ta.client("net").virq(0, 0);
+      const desc = pair.a.system.irqDesc(virq)!;
+      const before = tb.client("net").peerDescriptor(0, 0)!;
+      const target = (desc.effectiveCpu + 1) % 4;
+      pair.a.system.setAffinity(virq, 1 << target);
+      const after = tb.client("net").peerDescriptor(0, 0)!;
+      expect(after).not.toEqual(before);
+      expect(ta.stats.republished).toBe(1);
+      expect(tb.client("net").trigger(0, 0)).toBe(DELIVERED);
+      expect(desc.counts[target]).toBe(1);
+      expect(hits.A).toEqual(["net0.0"]);
+    });
+
+    test("with interrupt remapping an affinity change touches only the IRTE: the descriptor stays valid", () => {
+      const { pair, ta, tb, hits } = setup(factory);
+      const virq = ta.client("net").virq(0, 0);
+      const desc = pair.a.system.irqDesc(virq)!;
+      const before = tb.client("net").peerDescriptor(0, 0)!;
+      const target = (desc.effectiveCpu + 1) % 4;
+      pair.a.system.setAffinity(virq, 1 << target);
+      expect(tb.client("net").peerDescriptor(0, 0)).toEqual(before);
+      expect(ta.stats.republished).toBe(0);
+      expect(tb.client("net").trigger(0, 0)).toBe(DELIVERED);
+      expect(desc.counts[target]).toBe(1);
+      expect(hits.A).toEqual(["net0.0"]);
+    });
+
+    test("a message outside the 32 KiB MSI window cannot be published (Linux: EFAULT) and the growth is rolled back", () => {
+      const align = { addrAlign: 0x1000, sizeAlign: 0x1000, sizeMax: 0x8000 };
+      const { pair, ta } = setup(factory, { a: { cpus: 16 }, mwAlign: align }, false);
+      // Window = 32 KiB from the first interrupt's page: APIC ids 0-7 (compatibility format, destid in bits 19:12).
+      expect(pair.a.window(1).xlatSize).toBe(0x8000);
+      const net = ta.client("net");
+      const snap = pair.a.system.snapshot();
+      let err: unknown;
+      try {
+        const irq = ta.strategy.allocIrq(net.queue(0), 1, { affinity: 1 << 9 });
+        try {
+          ta.publish(irq.storeIndex);
+        } finally {
+          ta.strategy.freeIrq(net.queue(0), 1);
+        }
+      } catch (e) {
+        err = e;
+      }
+      expect(isImsimError(err, "EINVAL")).toBe(true);
+      expect(String(err)).toContain("not within the memory window");
+      expect(pair.a.system.snapshot()).toEqual(snap);
+      // Growth through the client (default affinity) still lands inside the window and publishes.
+      const ok = net.grow(0);
+      expect(pair.a.system.irqDesc(ok.virq)!.effectiveCpu).toBeLessThan(8);
+    });
+
+    test("ntb_msi_setup_mws asks for max(32 KiB, size_max): a window whose maximum is below 32 KiB cannot be set up", () => {
+      const pair = createNtbPair({ mwAlign: { addrAlign: 0x1000, sizeAlign: 0x1000, sizeMax: 0x1000 } });
+      const ta = new NtbTransport(pair.a, factory);
+      new NtbTransport(pair.b, factory);
+      const snap = pair.a.system.snapshot();
+      expect(code(() => ta.createClient("net", { queuePairs: 1 }))).toBe("EINVAL");
+      expect(pair.a.system.snapshot()).toEqual(snap);
+      expect(ta.clients()).toEqual([]);
+    });
+  });
+}
