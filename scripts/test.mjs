@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
-const packages = readdirSync("packages").map((p) => join("packages", p));
+const packages = [...readdirSync("packages").map((p) => join("packages", p)), ...readdirSync("tests").map((p) => join("tests", p))];
 for (const p of packages) rmSync(join(p, ".vitest-report.json"), { force: true });
 
 const turbo = spawnSync("npx", ["turbo", "run", "test", "--output-logs=new-only", ...process.argv.slice(2)], {

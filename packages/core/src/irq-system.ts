@@ -1,4 +1,4 @@
-import { ImsimError, checkInt, describe } from "./errors.js";
+import { ImsimError, checkInt, describe, isImsimError } from "./errors.js";
 import { Device, checkDeviceName, makePciDevice, type DeviceOptions, type PciDeviceOptions } from "./device.js";
 import { IrqSpace } from "./irq-space.js";
 import { VectorMatrix } from "./vector-matrix.js";
@@ -383,8 +383,10 @@ export class IrqSystem implements DomainBackend {
     const action: IrqAction = { name, handler, devId };
     irq.actions = [...irq.actions, action];
     if (!irq.started) {
+      // irq_startup() resets the disable depth (kernel/irq/chip.c; KUnit irq_free_disabled_test).
       irq.started = true;
-      if (irq.depth === 0) this.#startup(irq);
+      irq.depth = 0;
+      this.#startup(irq);
     }
   }
 
@@ -494,7 +496,7 @@ export class IrqSystem implements DomainBackend {
     } catch (e) {
       for (const m of moved.reverse()) this.#moveBack(m.irq, m.cpu, m.vector);
       this.matrix.setOnline(cpu, true);
-      throw new ImsimError("ENOSPC", `CPU${cpu} cannot go offline: its interrupts do not fit elsewhere (${(e as Error).message})`);
+      throw new ImsimError(isImsimError(e) ? e.code : "EIO", `CPU${cpu} cannot go offline: ${(e as Error).message}`);
     }
     for (const m of moved) this.matrix.free(m.cpu, m.vector);
   }

@@ -124,6 +124,7 @@ export class Entry16Store implements MessageStore {
     return this.#pending[index] === 1;
   }
   setPasid(index: number, pasid: number): void {
+    if (pasid !== -1) checkInt(pasid, 0, PASID_MAX, `PASID for ${this.chipName} entry ${index}`);
     if (pasid !== -1 && !this.supportsPasid) {
       throw new ImsimError("EINVAL", `${this.chipName} entries carry no PASID (asked for ${pasid})`);
     }

@@ -268,6 +268,9 @@ export class MsiDomain {
     this.#checkIndex(first, "first MSI index");
     this.#checkIndex(last, "last MSI index");
     if (first > last) throw new ImsimError("EINVAL", `range [${first}, ${last}] of ${this.name} is empty`);
+    let any = false;
+    for (let i = first; i <= last && !any; i++) any = this.#descs[i] !== undefined;
+    if (!any) throw new ImsimError("ENOENT", `${this.name} has no interrupt in [${first}, ${last}]`);
     let n = 0;
     for (let i = first; i <= last; i++) {
       const d = this.#descs[i];
