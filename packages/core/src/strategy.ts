@@ -416,10 +416,11 @@ export function createQueueStrategy(system: IrqSystem, host: Device, store: Mess
       queues.clear();
       names.clear();
       unregisterSysfs();
+      unregisterRemoval();
       disposed = true;
     },
   };
-  system.onRemove(host, () => {
+  const unregisterRemoval = system.onRemove(host, () => {
     // devres order: queues go with their host; their interrupts are freed with the host's domains.
     for (const q of [...queues.values()]) {
       strategy.destroyQueue(q.handle);

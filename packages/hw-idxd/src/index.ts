@@ -1,1 +1,11 @@
-export {};
+export * from "./registers.js";
+export * from "./mmio.js";
+export * from "./memory.js";
+export * from "./crc32c.js";
+export * from "./descriptor.js";
+export * from "./device.js";
+export * from "./slice-allocator.js";
+export * from "./driver.js";
+export * from "./user-queue.js";
+export * from "./vdev.js";
+export * from "./adapter.js";

@@ -1,0 +1,132 @@
+import {
+  FAULTED,
+  ImsimError,
+  createSystem,
+  describe,
+  type DeliveryResult,
+  type ImsStrategy,
+  type IrqSystem,
+  type Queue,
+  type QueueOptions,
+  type StrategyFactory,
+} from "@imsim/core";
+import { encodeDescriptor } from "./descriptor.js";
+import { IdxdDevice, type IdxdCapabilities } from "./device.js";
+import { IdxdDriver } from "./driver.js";
+import { Memory } from "./memory.js";
+import * as R from "./registers.js";
+
+export interface IdxdAdapterOptions {
+  cpus?: number;
+  /** Default true: an Intel IOMMU with interrupt remapping, which validates source id and PASID. */
+  interruptRemapping?: boolean;
+  /** Device capabilities (counts, IMS size); Sapphire Rapids defaults. */
+  capabilities?: Partial<IdxdCapabilities>;
+}
+
+/** The shared WQ the adapter's queues submit to (type "user" in the default setup). */
+const ADAPTER_WQ = 1;
+
+/**
+ * One live DSA with its driver, as the conformance suite drives it. Structurally the suite's
+ * `HardwareInstance` (@imsim/conformance src/adapter.ts), declared here so that this package needs
+ * only @imsim/core, at run time and for its types; plus the device and driver beneath.
+ */
+export interface IdxdHardwareInstance {
+  readonly supports: { pasid: boolean; interruptRemapping: boolean; dmaAliases: boolean; peerTrigger: boolean; link: boolean };
+  readonly system: IrqSystem;
+  readonly strategy: ImsStrategy;
+  createQueue(options: QueueOptions): Queue;
+  destroyQueue(queue: Queue): void;
+  raise(queue: Queue, index: number): DeliveryResult;
+  writeAs(queue: Queue, index: number, forged: { requesterId?: number; pasid?: number }): DeliveryResult;
+  wireRequesterId(queue: Queue): number;
+  removeDevice(): void;
+  teardown(): void;
+  readonly device: IdxdDevice;
+  readonly driver: IdxdDriver;
+}
+
+/** Structurally the suite's `HardwareAdapter`. */
+export interface IdxdHardwareAdapter {
+  readonly name: string;
+  create(strategyFactory: StrategyFactory, options?: IdxdAdapterOptions): IdxdHardwareInstance;
+}
+
+function createInstance(strategyFactory: StrategyFactory, options: IdxdAdapterOptions = {}): IdxdHardwareInstance {
+  if (typeof strategyFactory !== "function") throw new ImsimError("EINVAL", `the IDXD adapter needs a strategy factory, got ${describe(strategyFactory)}`);
+  const system: IrqSystem = createSystem({ cpus: options.cpus ?? 4, interruptRemapping: options.interruptRemapping ?? true });
+  const device = new IdxdDevice(system, { ...(options.capabilities ?? {}), memory: new Memory(1 << 24, "host memory") });
+  let driver: IdxdDriver;
+  try {
+    driver = IdxdDriver.probe(device, { strategy: strategyFactory });
+  } catch (e) {
+    system.removeDevice(device.pci);
+    throw e;
+  }
+  const strategy: ImsStrategy = driver.strategy;
+  const ims = device.ims!;
+  const desc = new Uint8Array(R.DESC_SIZE);
+  const portal = R.portalOffset(ADAPTER_WQ, false, true);
+
+  const storeIndexOf = (queue: Queue, index: number): number => {
+    const irq = strategy.irqs(queue).find((i) => i.index === index);
+    if (!irq) throw new ImsimError("ENOENT", `queue ${queue.name} has no interrupt at index ${describe(index)}`);
+    return irq.storeIndex;
+  };
+
+  return {
+    supports: { pasid: true, interruptRemapping: system.interruptRemapping, dmaAliases: false, peerTrigger: false, link: false },
+    system,
+    strategy,
+    device,
+    driver,
+    createQueue(queueOptions: QueueOptions): Queue {
+      return driver.createImsQueue(ADAPTER_WQ, queueOptions);
+    },
+    destroyQueue(queue: Queue): void {
+      driver.destroyImsQueue(queue);
+    },
+    /** A no-op descriptor with a completion interrupt on the queue's IMS entry, under the queue's PASID, run by the device. */
+    raise(queue: Queue, index: number): DeliveryResult {
+      const storeIndex = storeIndexOf(queue, index);
+      const pasid = strategy.pasidOf(queue) ?? -1;
+      encodeDescriptor({ opcode: R.OPCODE_NOOP, flags: R.OP_FLAG_RCI, intHandle: driver.imsHandle(storeIndex) }, desc);
+      device.lastDelivery = -1;
+      device.submit(portal, desc, pasid);
+      device.run();
+      return device.lastDelivery === -1 ? FAULTED : device.lastDelivery;
+    },
+    writeAs(queue: Queue, index: number, forged: { requesterId?: number; pasid?: number }): DeliveryResult {
+      const i = storeIndexOf(queue, index);
+      return system.msiWrite(ims.addressLo(i), ims.addressHi(i), ims.data(i), forged.requesterId ?? ims.requesterId, forged.pasid ?? ims.pasid(i));
+    },
+    wireRequesterId(queue: Queue): number {
+      strategy.requesterId(queue); // validates the handle
+      return ims.requesterId;
+    },
+    removeDevice(): void {
+      system.removeDevice(device.pci);
+    },
+    teardown(): void {
+      driver.remove();
+      if (!device.pci.removed) system.removeDevice(device.pci);
+    },
+  };
+}
+
+/** Creates an adapter with fixed options (IR off, other counts). */
+export function createIdxdAdapter(defaults: IdxdAdapterOptions = {}): IdxdHardwareAdapter {
+  return {
+    name: defaults.interruptRemapping === false ? "idxd (no IR)" : "idxd",
+    create: (factory: StrategyFactory, options?: IdxdAdapterOptions) => createInstance(factory, { ...defaults, ...(options ?? {}) }),
+  };
+}
+
+/**
+ * The conformance suite's hardware adapter for IDXD: one DSA with its driver, queues as IMS clients
+ * of a shared WQ, `raise` as a real completion interrupt (a no-op descriptor with RCI).
+ */
+export const idxdAdapter: IdxdHardwareAdapter = createIdxdAdapter();
+/** Same object under the name the conformance README uses. */
+export const idxdHardware = idxdAdapter;

@@ -1,0 +1,101 @@
+import { describe, expect, test } from "vitest";
+import { SysfsView, procInterrupts } from "@imsim/core";
+import { IdxdUserQueue, IdxdVdev, Memory, OPCODE_NOOP, OP_FLAG_RCI } from "../src/index.js";
+import { STRATEGIES, boot } from "./support/boot.js";
+
+describe.each(STRATEGIES)("views and teardown with the %s strategy", (name, strategy) => {
+  test("/proc/interrupts and sysfs show the device's MSI-X and IMS interrupts with Linux's chip names", () => {
+    const { system, driver, device } = boot(strategy);
+    const vdev = IdxdVdev.create(driver, { name: "vdsa0", wq: 2, pasid: 0x42, memory: new Memory(1 << 16, "g"), vectors: 3 });
+    vdev.guest.enableVector(1, () => {});
+    const user = IdxdUserQueue.open(driver, { wq: 1, pasid: 7, memory: new Memory(1 << 16, "p") });
+    user.submit({ opcode: OPCODE_NOOP, flags: OP_FLAG_RCI });
+    device.run();
+    const proc = procInterrupts(system);
+    const lines = proc.split("\n");
+    const line = (action: string) => lines.find((l) => l.endsWith(`  ${action}`))!;
+    expect(line("idxd-misc")).toMatch(/^ *\d+: +0 +0 +0 +0 +IR-PCI-MSIX-0000:6a:01\.0 +0-edge +idxd-misc$/);
+    expect(line("idxd-portal")).toMatch(/IR-PCI-MSIX-0000:6a:01\.0 +1-edge +idxd-portal$/);
+    const imsOwner = (q: string) => (name === "subdevice" ? q : "0000:6a:01.0");
+    expect(line("vfio-msix[1](vdsa0)")).toContain(`IR-IDXD-IMS-${imsOwner("vdsa0")} `);
+    const userLine = line(user.name);
+    expect(userLine).toContain(`IR-IDXD-IMS-${imsOwner(user.name)} `);
+    expect(userLine.trim().split(/\s+/).slice(1, 5).map(Number).reduce((a, b) => a + b)).toBe(1);
+
+    const sysfs = new SysfsView(system);
+    const msixVirqs = [driver.miscVirq, driver.kernelWq(0).virq].map(String);
+    const pciIrqs = sysfs.list("/sys/bus/pci/devices/0000:6a:01.0/msi_irqs");
+    for (const v of msixVirqs) expect(pciIrqs).toContain(v);
+    expect(sysfs.read(`/sys/bus/pci/devices/0000:6a:01.0/msi_irqs/${driver.miscVirq}`)).toBe("msix\n");
+    const guestVirq = driver.strategy.irqs(vdev.queue)[0]!.virq;
+    expect(sysfs.list(driver.strategy.queueSysfsDir(vdev.queue))).toEqual([String(guestVirq)]);
+    expect(sysfs.read(`/sys/kernel/irq/${guestVirq}/chip_name`)).toBe(`IR-IDXD-IMS-${imsOwner("vdsa0")}\n`);
+    expect(sysfs.read(`/sys/kernel/irq/${guestVirq}/actions`)).toBe("vfio-msix[1](vdsa0)\n");
+    // The guest's second vector appears in the queue's directory only once the guest enables it.
+    vdev.guest.enableVector(2, () => {});
+    expect(sysfs.list(driver.strategy.queueSysfsDir(vdev.queue))).toHaveLength(2);
+    driver.remove();
+  });
+
+  const empty = { devices: 0, domains: 0, virqs: 0, vectorsPerCpu: [0, 0, 0, 0], irtes: 0, descriptors: 0, storeEntries: 0, actions: 0 };
+  const live = () => {
+    const b = boot(strategy);
+    const vdev = IdxdVdev.create(b.driver, { name: "vdsa0", wq: 2, pasid: 0x42, memory: new Memory(1 << 16, "g"), vectors: 3 });
+    vdev.guest.enableVector(1, () => {});
+    vdev.guest.enableVector(2, () => {});
+    vdev.guest.maskVector(2);
+    const user = IdxdUserQueue.open(b.driver, { wq: 1, pasid: 7, memory: new Memory(1 << 16, "p"), nvec: 2 });
+    const other = IdxdUserQueue.open(b.driver, { wq: 1, pasid: 8, memory: new Memory(1 << 16, "p2") });
+    expect(b.device.boundPasids).toBe(3);
+    return { ...b, vdev, user, other };
+  };
+
+  test("guest gone, then queue disabled, then device removed: back to the empty system", () => {
+    const s = live();
+    s.vdev.close();
+    expect(s.device.wqEnabled(2)).toBe(false);
+    s.driver.disableWq(1);
+    expect(s.user.closed && s.other.closed).toBe(true);
+    expect(s.device.wqEnabled(1)).toBe(false);
+    expect(s.device.boundPasids).toBe(0);
+    expect(s.system.snapshot().storeEntries).toBe(1 + 1); // misc + kernel WQ vector remain
+    s.system.removeDevice(s.device.pci);
+    expect(s.system.snapshot()).toEqual(empty);
+    expect(() => s.driver.remove()).not.toThrow();
+  });
+
+  test("device removed first with everything live: later closes are harmless and nothing leaks", () => {
+    const s = live();
+    s.system.removeDevice(s.device.pci);
+    expect(s.system.snapshot()).toEqual(empty);
+    expect(() => {
+      s.vdev.close();
+      s.user.close();
+      s.driver.remove();
+    }).not.toThrow();
+    expect(s.system.snapshot()).toEqual(empty);
+    expect(s.device.read(0, 4)).toBe(0xffffffff);
+  });
+
+  test("driver unbind with everything live returns to the state before probe; a new probe works", () => {
+    const s = live();
+    s.driver.remove();
+    expect(s.system.snapshot()).toEqual({ ...empty, devices: 1 });
+    expect(s.device.enabled).toBe(false);
+    expect(s.device.boundPasids).toBe(0);
+    expect(s.vdev.closed && s.user.closed).toBe(true);
+    for (let i = 0; i < s.device.ims!.size; i++) if (!s.device.ims!.isMasked(i)) throw new Error(`IMS entry ${i} left unmasked`);
+    s.system.removeDevice(s.device.pci);
+    expect(s.system.snapshot()).toEqual(empty);
+  });
+
+  test("queue disabled first, guest and device after", () => {
+    const s = live();
+    s.user.close();
+    s.driver.disableWq(2);
+    expect(s.vdev.closed).toBe(true);
+    s.driver.remove();
+    s.system.removeDevice(s.device.pci);
+    expect(s.system.snapshot()).toEqual(empty);
+  });
+});
