@@ -31,7 +31,7 @@ for (const p of packages) {
   for (const suite of report.testResults) {
     for (const t of suite.assertionResults) {
       // A conformance cell is a "strategy × hardware" describe block (or test-name prefix).
-      const cellOf = (text) => /^([\w.-]+ × [\w.-]+)(?: › |$)/.exec(text)?.[1];
+      const cellOf = (text) => /^([\w.-]+ × [^›]+?)(?: › |$)/.exec(text)?.[1];
       const cell = t.ancestorTitles.map(cellOf).find(Boolean) ?? cellOf(t.title);
       if (!cell) continue;
       const c = cells.get(cell) ?? { passed: 0, failed: 0 };
