@@ -454,21 +454,9 @@ export class IrqSystem implements DomainBackend {
 
   /** Moves an interrupt to the least-loaded online CPU of `mask`: new vector, message re-composed and re-written. */
   #move(irq: IrqDesc, mask: number): void {
-    const cpu = this.matrix.pickCpu(mask);
-    if (cpu < 0) throw new ImsimError("ENOSPC", `no online CPU in 0x${mask.toString(16)} has a free vector for virq ${irq.virq}`);
-    const vector = this.matrix.allocOn(cpu, irq.virq);
     const oldCpu = irq.effectiveCpu;
     const oldVector = irq.vector;
-    irq.effectiveCpu = cpu;
-    irq.vector = vector;
-    try {
-      this.#writeMessage(irq, !this.irtes);
-    } catch (e) {
-      irq.effectiveCpu = oldCpu;
-      irq.vector = oldVector;
-      this.matrix.free(cpu, vector);
-      throw e;
-    }
+    this.#moveKeepingOld(irq, mask);
     this.matrix.free(oldCpu, oldVector);
   }
 
@@ -503,7 +491,7 @@ export class IrqSystem implements DomainBackend {
 
   #moveKeepingOld(irq: IrqDesc, mask: number): void {
     const cpu = this.matrix.pickCpu(mask);
-    if (cpu < 0) throw new ImsimError("ENOSPC", `no CPU for virq ${irq.virq}`);
+    if (cpu < 0) throw new ImsimError("ENOSPC", `no online CPU in 0x${mask.toString(16)} has a free vector for virq ${irq.virq}`);
     const vector = this.matrix.allocOn(cpu, irq.virq);
     const oldCpu = irq.effectiveCpu;
     const oldVector = irq.vector;
