@@ -42,17 +42,7 @@ for (const d of deps) {
 }
 writeFileSync(`${dir}/package.json`, JSON.stringify(pkg, null, 2) + "\n");
 writeFileSync(`${dir}/tsconfig.json`, JSON.stringify({ extends: "../../tsconfig.base.json", include: ["src", "test"] }, null, 2) + "\n");
-writeFileSync(`${dir}/tsup.config.ts`, `import { defineConfig } from "tsup";
-
-export default defineConfig({
-  entry: ["src/index.ts"],
-  format: ["esm", "cjs"],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: "node20",
-});
-`);
+writeFileSync(`${dir}/tsup.config.ts`, `import { packageConfig } from "../../tsup.shared.js";\n\nexport default packageConfig();\n`);
 writeFileSync(`${dir}/vitest.config.ts`, `import { defineProject } from "vitest/config";
 
 export default defineProject({ test: { include: ["test/**/*.test.ts"] } });
