@@ -8,7 +8,7 @@ import { join } from "node:path";
 const packages = [...readdirSync("packages").map((p) => join("packages", p)), ...readdirSync("tests").map((p) => join("tests", p))];
 for (const p of packages) rmSync(join(p, ".vitest-report.json"), { force: true });
 
-const turbo = spawnSync("npx", ["turbo", "run", "test", "check:pkg", "--continue", "--output-logs=errors-only", ...process.argv.slice(2)], {
+const turbo = spawnSync("npx", ["turbo", "run", "test", "check:pkg", "lint", "--continue", "--output-logs=errors-only", ...process.argv.slice(2)], {
   stdio: "inherit",
   env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1" },
 });

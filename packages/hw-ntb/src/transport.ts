@@ -1,4 +1,4 @@
-import { ImsimError, checkInt, type ImsStrategy, type IrqHandler, type Queue, type QueueIrq, type StrategyFactory, type StrategyOptions } from "@imsim/core";
+import { ImsimError, checkInt, type ImsStrategy, type IrqHandler, type QueueIrq, type StrategyFactory, type StrategyOptions } from "@imsim/core";
 import { NtbMsi, type NtbMsiDesc } from "./ntb-msi.js";
 import { WRITE_DEFERRED, type NtbDevice, type NtbWriteResult } from "./ntb-device.js";
 import { NtbClient, type NtbClientOptions } from "./client.js";
