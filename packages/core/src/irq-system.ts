@@ -73,6 +73,26 @@ export interface DeliveryStats {
   messageWrites: number;
 }
 
+/**
+ * The validated route of each entry of one store: the virq its raise reached through the full path
+ * (mask, decode, remapping checks, vector) when nothing has changed since. Like VT-d's interrupt
+ * entry cache, it is dropped wholesale on any change: the store's version or the system's epoch.
+ */
+class RouteCache {
+  /** The interrupt each entry reached, by entry; undefined: take the full path. */
+  readonly irq: (IrqDesc | undefined)[];
+  version = -1;
+  epoch = -1;
+  constructor(readonly store: MessageStore) {
+    this.irq = new Array<IrqDesc | undefined>(store.size).fill(undefined);
+  }
+  reset(version: number, epoch: number): void {
+    this.irq.fill(undefined);
+    this.version = version;
+    this.epoch = epoch;
+  }
+}
+
 /** Sysfs entries a strategy or driver adds to the view: called with an emitter when the view is built. */
 export type SysfsProvider = (emit: (path: string, content: string) => void) => void;
 
@@ -98,6 +118,12 @@ export class IrqSystem implements DomainBackend {
   readonly #injected = new Map<FaultPoint, number>();
   #nextDeviceId = 1;
   #nextDomainTag = 1;
+  readonly #routes = new WeakMap<MessageStore, RouteCache>();
+  #lastRoutes: RouteCache | undefined;
+  /** Changes with anything that can change where an interrupt goes (IRTEs, vectors, irq state, handlers). */
+  #epoch = 0;
+  /** The virq the last msiWrite delivered to. */
+  #lastVirq = 0;
 
   constructor(options: IrqSystemOptions = {}) {
     if (typeof options !== "object" || options === null) throw new ImsimError("EINVAL", `system options must be an object, got ${describe(options)}`);
@@ -320,6 +346,7 @@ export class IrqSystem implements DomainBackend {
     }
     desc.writes++;
     this.stats.messageWrites++;
+    this.#epoch++;
   }
 
   #storeWrite(irq: IrqDesc, lo: number, hi: number, data: number, pasid: number): void {
@@ -337,6 +364,7 @@ export class IrqSystem implements DomainBackend {
 
   /** @internal */
   freeInterrupt(domain: MsiDomain, desc: MsiDesc): void {
+    this.#epoch++;
     const irq = this.#descs[desc.virq]!;
     const store = domain.store;
     store.setMasked(desc.msiIndex, true);
@@ -381,6 +409,7 @@ export class IrqSystem implements DomainBackend {
     if (typeof handler !== "function") throw new ImsimError("EINVAL", `handler for virq ${virq} must be a function, got ${describe(handler)}`);
     if (irq.actions.some((a) => a.name === name)) throw new ImsimError("EBUSY", `virq ${virq} already has an action named ${name}`);
     const action: IrqAction = { name, handler, devId };
+    this.#epoch++;
     irq.actions = [...irq.actions, action];
     if (!irq.started) {
       // irq_startup() resets the disable depth (kernel/irq/chip.c; KUnit irq_free_disabled_test).
@@ -395,6 +424,7 @@ export class IrqSystem implements DomainBackend {
     const irq = this.#irq(virq);
     if (!irq.actions.some((a) => a.name === name)) throw new ImsimError("ENOENT", `virq ${virq} has no action named ${describe(name)}`);
     irq.actions = irq.actions.filter((a) => a.name !== name);
+    this.#epoch++;
     if (irq.actions.length === 0) {
       irq.started = false;
       irq.pending = false;
@@ -407,6 +437,7 @@ export class IrqSystem implements DomainBackend {
     const irq = this.#irq(virq);
     if (irq.depth === 0xffff) throw new ImsimError("EINVAL", `virq ${virq} disabled too deeply`);
     irq.depth++;
+    this.#epoch++;
     if (irq.depth === 1) this.#mask(irq);
   }
 
@@ -415,6 +446,7 @@ export class IrqSystem implements DomainBackend {
     const irq = this.#irq(virq);
     if (irq.depth === 0) throw new ImsimError("EINVAL", `unbalanced enable for virq ${virq} (not disabled)`);
     irq.depth--;
+    this.#epoch++;
     if (irq.depth === 0 && irq.started) this.#startup(irq);
   }
 
@@ -427,11 +459,13 @@ export class IrqSystem implements DomainBackend {
   }
 
   #mask(irq: IrqDesc): void {
+    this.#epoch++;
     irq.masked = true;
     irq.domain.store.setMasked(irq.msiDesc.msiIndex, true);
   }
 
   #unmask(irq: IrqDesc): void {
+    this.#epoch++;
     irq.masked = false;
     const store = irq.domain.store;
     const i = irq.msiDesc.msiIndex;
@@ -465,6 +499,7 @@ export class IrqSystem implements DomainBackend {
     checkInt(cpu, 0, this.cpus - 1, "CPU");
     if (typeof online !== "boolean") throw new ImsimError("EINVAL", `online must be a boolean, got ${describe(online)}`);
     if (online === this.matrix.isOnline(cpu)) return;
+    this.#epoch++;
     if (online) {
       this.matrix.setOnline(cpu, true);
       return;
@@ -525,12 +560,52 @@ export class IrqSystem implements DomainBackend {
    * to the interrupt address with the store's requester id and the entry's PASID.
    */
   raise(store: MessageStore, index: number): DeliveryResult {
+    // Fast path, kept small so that it inlines: a route validated since the last change.
+    const routes = this.#lastRoutes;
+    if (routes !== undefined && routes.store === store && routes.version === store.version && routes.epoch === this.#epoch) {
+      const irq = routes.irq[index];
+      if (irq !== undefined) {
+        // #dispatch, written out: this path must inline into the device's loop.
+        irq.counts[irq.effectiveCpu]!++;
+        this.stats.delivered++;
+        const actions = irq.actions;
+        for (let i = 0; i < actions.length; i++) {
+          const a = actions[i]!;
+          a.handler(irq.virq, a.devId);
+        }
+        return DELIVERED;
+      }
+    }
+    return this.#raiseSlow(store, index);
+  }
+
+  #raiseSlow(store: MessageStore, index: number): DeliveryResult {
+    let routes = this.#lastRoutes;
+    if (routes === undefined || routes.store !== store) routes = this.#routesOf(store);
+    const version = store.version;
+    if ((routes.version !== version || routes.epoch !== this.#epoch) && typeof version === "number") routes.reset(version, this.#epoch);
     if (store.isMasked(index)) {
       store.setPending(index, true);
       this.stats.held++;
       return HELD;
     }
-    return this.msiWrite(store.addressLo(index), store.addressHi(index), store.data(index), store.requesterId, store.pasid(index));
+    const epoch = this.#epoch;
+    const result = this.msiWrite(store.addressLo(index), store.addressHi(index), store.data(index), store.requesterId, store.pasid(index));
+    // Remember the route only if the handlers changed nothing on the way.
+    if (result === DELIVERED && routes.epoch === epoch && this.#epoch === epoch && routes.version === store.version && index < routes.irq.length) {
+      routes.irq[index] = this.#descs[this.#lastVirq];
+    }
+    return result;
+  }
+
+  #routesOf(store: MessageStore): RouteCache {
+    let routes = this.#routes.get(store);
+    if (routes === undefined) {
+      routes = new RouteCache(store);
+      this.#routes.set(store, routes);
+    }
+    this.#lastRoutes = routes;
+    return routes;
   }
 
   /**
@@ -538,7 +613,7 @@ export class IrqSystem implements DomainBackend {
    * decoded as an MSI, validated by interrupt remapping, dispatched to the CPU's vector.
    */
   msiWrite(addressLo: number, addressHi: number, data: number, requesterId: number, pasid: number): DeliveryResult {
-    if (!isMsiAddress(addressLo >>> 0, addressHi >>> 0)) return this.#fault("not-msi-address", -1, requesterId, pasid, addressLo);
+    if (!isMsiAddress(addressLo, addressHi)) return this.#fault("not-msi-address", -1, requesterId, pasid, addressLo);
     let cpu: number;
     let vector: number;
     const irtes = this.irtes;
@@ -555,13 +630,26 @@ export class IrqSystem implements DomainBackend {
       cpu = compatApicId(addressLo);
       vector = compatVector(data);
     }
-    const virq = this.matrix.isOnline(cpu) ? this.matrix.lookup(cpu, vector) : 0;
+    // An offline CPU owns no device vector (its interrupts moved away), so no online check is needed.
+    const virq = this.matrix.lookup(cpu, vector);
     const irq = virq > 0 ? this.#descs[virq] : undefined;
     if (irq === undefined) {
       this.stats.spurious++;
       return SPURIOUS;
     }
     return this.#handle(irq, cpu);
+  }
+
+  /** Runs a validated interrupt's actions on `cpu` (raise's fast path has a copy of this). */
+  #dispatch(irq: IrqDesc, cpu: number): DeliveryResult {
+    irq.counts[cpu]!++;
+    this.stats.delivered++;
+    const actions = irq.actions;
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i]!;
+      a.handler(irq.virq, a.devId);
+    }
+    return DELIVERED;
   }
 
   /** handle_edge_irq: held (IRQS_PENDING, masked) while disabled or without action, else counted and run. */
@@ -572,14 +660,8 @@ export class IrqSystem implements DomainBackend {
       this.stats.held++;
       return HELD;
     }
-    irq.counts[cpu]!++;
-    this.stats.delivered++;
-    const actions = irq.actions;
-    for (let i = 0; i < actions.length; i++) {
-      const a = actions[i]!;
-      a.handler(irq.virq, a.devId);
-    }
-    return DELIVERED;
+    this.#lastVirq = irq.virq;
+    return this.#dispatch(irq, cpu);
   }
 
   #fault(reason: FaultReason, irte: number, requesterId: number, pasid: number, address: number): DeliveryResult {

@@ -17,6 +17,11 @@ export interface MessageStore {
   readonly requesterId: number;
   /** Whether entries can carry a PASID. */
   readonly supportsPasid: boolean;
+  /**
+   * A counter that changes whenever any entry's message, mask or PASID may have changed. The
+   * delivery path keeps validated routes only while it is unchanged (see IrqSystem.raise).
+   */
+  readonly version: number;
   writeMessage(index: number, addressLo: number, addressHi: number, data: number): void;
   addressLo(index: number): number;
   addressHi(index: number): number;
@@ -70,6 +75,7 @@ export class Entry16Store implements MessageStore {
   readonly #view: DataView;
   readonly #base: number;
   readonly #pending: Uint8Array;
+  #version = 0;
 
   constructor(options: Entry16StoreOptions) {
     checkInt(options.size, 1, 65536, "message store size");
@@ -92,7 +98,15 @@ export class Entry16Store implements MessageStore {
   #at(index: number, field: number): number {
     return this.#base + index * ENTRY_SIZE + field;
   }
+  get version(): number {
+    return this.#version;
+  }
+  /** Records that the table's memory was written behind the store's back (a device model's MMIO write). */
+  touch(): void {
+    this.#version++;
+  }
   writeMessage(index: number, addressLo: number, addressHi: number, data: number): void {
+    this.#version++;
     this.#view.setUint32(this.#at(index, ENTRY_ADDR_LO), addressLo >>> 0, true);
     this.#view.setUint32(this.#at(index, ENTRY_ADDR_HI), addressHi >>> 0, true);
     this.#view.setUint32(this.#at(index, ENTRY_DATA), data >>> 0, true);
@@ -110,6 +124,7 @@ export class Entry16Store implements MessageStore {
     return this.#view.getUint32(this.#at(index, ENTRY_CTRL), true);
   }
   setMasked(index: number, masked: boolean): void {
+    this.#version++;
     const at = this.#at(index, ENTRY_CTRL);
     const ctrl = this.#view.getUint32(at, true);
     this.#view.setUint32(at, masked ? (ctrl | CTRL_MASK) >>> 0 : (ctrl & ~CTRL_MASK) >>> 0, true);
@@ -128,6 +143,7 @@ export class Entry16Store implements MessageStore {
     if (pasid !== -1 && !this.supportsPasid) {
       throw new ImsimError("EINVAL", `${this.chipName} entries carry no PASID (asked for ${pasid})`);
     }
+    this.#version++;
     const at = this.#at(index, ENTRY_CTRL);
     const keep = this.#view.getUint32(at, true) & CTRL_MASK;
     const ctrl = pasid === -1 ? keep : keep | CTRL_PASID_EN | (pasid << CTRL_PASID_SHIFT);
@@ -166,6 +182,9 @@ export class StoreSlice implements MessageStore {
     this.chipName = store.chipName;
     this.requesterId = store.requesterId;
     this.supportsPasid = store.supportsPasid;
+  }
+  get version(): number {
+    return this.store.version;
   }
   writeMessage(index: number, addressLo: number, addressHi: number, data: number): void {
     this.store.writeMessage(this.base + index, addressLo, addressHi, data);

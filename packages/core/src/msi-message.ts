@@ -10,7 +10,6 @@ export interface MsiMsg {
 // x86 MSI formats, arch/x86/include/asm/msi.h and drivers/iommu/intel/irq_remapping.c (fill_msi_msg).
 /** Address bits 31:20 are 0xFEE: the local APIC MSI window (X86_MSI_BASE_ADDRESS_LOW). */
 export const MSI_ADDR_BASE = 0xfee00000;
-const ADDR_BASE_MASK = 0xfff00000;
 const ADDR_DESTID_SHIFT = 12; // destid_0_7: bits 19:12
 const ADDR_EXT_DESTID_SHIFT = 5; // virt_destid_8_14: bits 11:5
 const ADDR_DEST_MODE_LOGICAL = 1 << 2;
@@ -51,9 +50,15 @@ export function isRemappable(addressLo: number): boolean {
   return (addressLo & ADDR_IR_FORMAT) !== 0;
 }
 
-/** True when the address targets the local APIC MSI window (0xFEExxxxx, upper address 0). */
+/** 0xFEE as the top 12 bits of a sign-extended int32 (0xfee00000 >> 20). */
+const ADDR_BASE_SIGNED = MSI_ADDR_BASE >> 20;
+
+/**
+ * True when the address targets the local APIC MSI window (0xFEExxxxx, upper address 0).
+ * Signed shifts only: an unsigned 0xfee00000 is not a small integer and would be boxed on the hot path.
+ */
 export function isMsiAddress(addressLo: number, addressHi: number): boolean {
-  return addressHi === 0 && ((addressLo & ADDR_BASE_MASK) >>> 0) === MSI_ADDR_BASE;
+  return addressHi === 0 && addressLo >> 20 === ADDR_BASE_SIGNED;
 }
 
 /** Destination APIC id of a compatibility-format address (bits 19:12, extended id in bits 11:5). */

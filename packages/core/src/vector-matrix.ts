@@ -25,8 +25,10 @@ export const VECTORS_PER_CPU = FIRST_SYSTEM_VECTOR - FIRST_EXTERNAL_VECTOR - 1;
  */
 export class VectorMatrix {
   readonly cpus: number;
-  /** tables[cpu][vector] = virq, 0 when free, -1 for system vectors. */
+  /** tables[cpu][vector] = virq, 0 when free, -1 for system vectors: views into #flat. */
   readonly #tables: Int32Array[];
+  /** All CPUs' tables in one array, indexed cpu << 8 | vector, for the delivery path. */
+  readonly #flat: Int32Array;
   readonly #allocated: Uint16Array;
   #onlineMask: number;
 
@@ -34,8 +36,9 @@ export class VectorMatrix {
     this.cpus = cpus;
     this.#tables = [];
     this.#allocated = new Uint16Array(cpus);
+    this.#flat = new Int32Array(cpus * NR_VECTORS);
     for (let c = 0; c < cpus; c++) {
-      const t = new Int32Array(NR_VECTORS);
+      const t = this.#flat.subarray(c * NR_VECTORS, (c + 1) * NR_VECTORS);
       for (let v = 0; v < NR_VECTORS; v++) if (isSystemVector(v)) t[v] = -1;
       this.#tables.push(t);
     }
@@ -58,8 +61,8 @@ export class VectorMatrix {
 
   /** Virq bound to `vector` on `cpu` (hot path: no allocation, no checks beyond the table). */
   lookup(cpu: number, vector: number): number {
-    const t = this.#tables[cpu];
-    return t === undefined ? 0 : (t[vector] ?? 0);
+    const v = this.#flat[(cpu << 8) | (vector & 0xff)];
+    return v === undefined ? 0 : v;
   }
 
   allocatedOn(cpu: number): number {

@@ -349,6 +349,8 @@ export class IdxdDevice implements Mmio {
     if (offset <= R.IDXD_CMD + 3 && end > R.IDXD_CMD + 3) this.#command(this.#get32(R.IDXD_CMD));
     if (this.ims && end > this.imsOffset && offset < this.imsOffset + this.caps.imsEntries * R.IMS_ENTRY_SIZE) {
       const i = Math.floor((offset - this.imsOffset) / R.IMS_ENTRY_SIZE);
+      // The bytes changed behind the store's methods: core's validated routes must not outlive them.
+      this.ims.touch();
       // Unmasking an entry with its pending bit set sends the held message (as MSI-X's PBA does).
       if (!this.ims.isMasked(i) && this.ims.isPending(i)) {
         this.ims.setPending(i, false);

@@ -1,0 +1,140 @@
+import { HARDWARE_NAMES, STRATEGY_NAMES, isHardwareName, isStrategyName, type HardwareName, type StrategyName } from "./matrix.js";
+
+/** Exit code for bad arguments (as most CLIs use for usage errors). */
+export const EXIT_USAGE = 2;
+
+/** A bad command line: the CLI prints the message and the command's usage line and exits with 2. */
+export class UsageError extends Error {
+  readonly exitCode = EXIT_USAGE;
+  readonly command: CommandName | undefined;
+  constructor(message: string, command?: CommandName) {
+    super(message);
+    this.name = "UsageError";
+    this.command = command;
+  }
+}
+
+export const VIEWS = ["proc-interrupts", "sysfs", "irq", "domains"] as const;
+export type ViewName = (typeof VIEWS)[number];
+export type CommandName = "compare" | "show";
+
+export type Command =
+  | { kind: "help"; topic: CommandName | undefined }
+  | { kind: "compare"; quick: boolean; json: boolean; out: string }
+  | { kind: "show"; hardware: HardwareName; strategy: StrategyName; view: ViewName };
+
+export const DEFAULT_OUT = "report";
+
+export const USAGE: Record<"main" | CommandName, string> = {
+  main: `Usage: imsim <command> [options]
+
+Measures the Linux IMS storage designs against each other: design A (subdevice) and
+design B (flat), on simulated IDXD and NTB hardware.
+
+Commands:
+  compare   run the matrix {subdevice, flat} × {idxd, ntb} and write the report
+  show      print a kernel-format view of the default scenario
+
+Run 'imsim <command> --help' for a command's options.
+`,
+  compare: `Usage: imsim compare [--quick] [--json] [--out DIR]
+
+Runs {subdevice, flat} × {idxd, ntb}: the conformance summary, the five concerns
+(storage, sysfs, expansion, iommu, pasid) and the performance figures, as ratios to
+baselines measured in the same run. Prints a table, writes DIR/compare.json and
+DIR/index.html.
+
+Options:
+  --quick      shorter sampling and a smaller scale run (under 30 s; for CI)
+  --json       print compare.json to stdout instead of the table
+  --out DIR    where to write the report (default: ${DEFAULT_OUT})
+  -h, --help   this text
+`,
+  show: `Usage: imsim show --hardware ${HARDWARE_NAMES.join("|")} --strategy ${STRATEGY_NAMES.join("|")} [--view VIEW]
+
+Builds the default scenario (IDXD: a device with kernel queues, a guest with on-demand
+vectors, a user queue; NTB: two hosts and their clients), fires some interrupts and
+prints one view in the kernel's format.
+
+Options:
+  --hardware H   ${HARDWARE_NAMES.join(" or ")}
+  --strategy S   ${STRATEGY_NAMES.join(" or ")} (design A or B)
+  --view V       ${VIEWS.join(", ")} (default: proc-interrupts)
+                 proc-interrupts  /proc/interrupts
+                 sysfs            device files under /sys/devices, as 'grep -r .' prints them
+                 irq              /sys/kernel/irq/N/* and /proc/irq/N/*
+                 domains          /sys/kernel/debug/irq/domains/*
+  -h, --help     this text
+`,
+};
+
+/** Splits "--opt=value" and takes the value of "--opt value". */
+function takeValue(argv: string[], i: number, name: string, inline: string | undefined, command: CommandName): [string, number] {
+  if (inline !== undefined) {
+    if (inline === "") throw new UsageError(`${name} needs a value`, command);
+    return [inline, i];
+  }
+  const v = argv[i + 1];
+  if (v === undefined || v.startsWith("-")) throw new UsageError(`${name} needs a value`, command);
+  return [v, i + 1];
+}
+
+function parseCompare(argv: string[]): Command {
+  let quick = false;
+  let json = false;
+  let out = DEFAULT_OUT;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf("=");
+    const name = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = arg.startsWith("--") && eq > 0 ? arg.slice(eq + 1) : undefined;
+    if (name === "-h" || name === "--help") return { kind: "help", topic: "compare" };
+    if ((name === "--quick" || name === "--json") && inline !== undefined) throw new UsageError(`${name} takes no value`, "compare");
+    if (name === "--quick") quick = true;
+    else if (name === "--json") json = true;
+    else if (name === "--out") [out, i] = takeValue(argv, i, "--out", inline, "compare");
+    else if (name.startsWith("-")) throw new UsageError(`unknown option ${name}`, "compare");
+    else throw new UsageError(`unexpected argument ${JSON.stringify(arg)}`, "compare");
+  }
+  return { kind: "compare", quick, json, out };
+}
+
+function parseShow(argv: string[]): Command {
+  let hardware: string | undefined;
+  let strategy: string | undefined;
+  let view = "proc-interrupts";
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf("=");
+    const name = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = arg.startsWith("--") && eq > 0 ? arg.slice(eq + 1) : undefined;
+    if (name === "-h" || name === "--help") return { kind: "help", topic: "show" };
+    if (name === "--hardware") [hardware, i] = takeValue(argv, i, "--hardware", inline, "show");
+    else if (name === "--strategy") [strategy, i] = takeValue(argv, i, "--strategy", inline, "show");
+    else if (name === "--view") [view, i] = takeValue(argv, i, "--view", inline, "show");
+    else if (name.startsWith("-")) throw new UsageError(`unknown option ${name}`, "show");
+    else throw new UsageError(`unexpected argument ${JSON.stringify(arg)}`, "show");
+  }
+  if (hardware === undefined) throw new UsageError(`--hardware is required (${HARDWARE_NAMES.join(" or ")})`, "show");
+  if (!isHardwareName(hardware)) throw new UsageError(`--hardware must be ${HARDWARE_NAMES.join(" or ")}, got ${JSON.stringify(hardware)}`, "show");
+  if (strategy === undefined) throw new UsageError(`--strategy is required (${STRATEGY_NAMES.join(" or ")})`, "show");
+  if (!isStrategyName(strategy)) throw new UsageError(`--strategy must be ${STRATEGY_NAMES.join(" or ")}, got ${JSON.stringify(strategy)}`, "show");
+  if (!(VIEWS as readonly string[]).includes(view)) throw new UsageError(`--view must be one of ${VIEWS.join(", ")}, got ${JSON.stringify(view)}`, "show");
+  return { kind: "show", hardware, strategy, view: view as ViewName };
+}
+
+/** Parses the arguments after the program name. Throws UsageError for anything it cannot take. */
+export function parseArgs(argv: readonly string[]): Command {
+  const [first, ...rest] = argv;
+  if (first === undefined) throw new UsageError("missing command (compare or show)");
+  if (first === "-h" || first === "--help" || first === "help") {
+    const topic = rest[0];
+    if (topic === undefined) return { kind: "help", topic: undefined };
+    if (topic === "compare" || topic === "show") return { kind: "help", topic };
+    throw new UsageError(`no help for unknown command ${JSON.stringify(topic)}`);
+  }
+  if (first === "compare") return parseCompare(rest);
+  if (first === "show") return parseShow(rest);
+  if (first.startsWith("-")) throw new UsageError(`unknown option ${first} (options follow the command)`);
+  throw new UsageError(`unknown command ${JSON.stringify(first)} (expected compare or show)`);
+}

@@ -1,0 +1,175 @@
+import type { MachineInfo } from "./machine.js";
+import type { HardwareName, StrategyName } from "./matrix.js";
+import type { HardwareSource } from "./hardware.js";
+
+// The shape of compare.json (schema 1). Numbers that could not be measured are null, with the
+// reason in the concern's `error`. Fields may be added; the ones named in the issue stay.
+
+export interface ConformanceSummary {
+  passed: number;
+  failed: number;
+  skipped: number;
+  /** False when @imsim/conformance does not export runConformance yet (all counts 0). */
+  available: boolean;
+  /** Names (and first message line) of failed tests, at most 20. */
+  failures: string[];
+  durationMs: number;
+  note?: string;
+}
+
+export interface StorageConcern {
+  queues: number;
+  interrupts: number;
+  /** From strategy.footprint(): bookkeeping growing with queues, per queue. */
+  perQueue: { objects: number; bytes: number };
+  /** From strategy.footprint(): bookkeeping growing with interrupts, per interrupt. */
+  perInterrupt: { objects: number; bytes: number };
+  /** Bookkeeping that does not grow (tables sized by the store). */
+  fixedBytes: number;
+  totalBytes: number;
+  /** Heap measured with forced GC: bytes per queue without interrupts, and per interrupt (perf.bytesPerInterrupt). */
+  heapBytesPerQueue: number | null;
+  heapBytesPerInterrupt: number | null;
+  /** footprint per-interrupt bytes / heap per-interrupt bytes: the share of the heap cost the strategy's own records explain. */
+  footprintShareOfHeap: number | null;
+  error?: string;
+}
+
+export interface SysfsConcern {
+  queues: number;
+  /** Queues whose interrupts SysfsView.list(queueSysfsDir) returned exactly. */
+  listableQueues: number;
+  listable: boolean;
+  /** Files the strategy's own sysfs provider adds (SysfsView.files() with vs without it). */
+  extraNodes: number;
+  extraNodesPerQueue: number;
+  /** Directory of the first queue, as an example. */
+  exampleDir: string;
+  /** Time to list one queue's interrupts (ns). */
+  listNs: number | null;
+  error?: string;
+}
+
+export interface ExpansionConcern {
+  from: number;
+  to: number;
+  /** Cost per vector added one at a time (allocIrq), ns. */
+  costPerVectorNs: number | null;
+  /** Cost per vector when the same 63 are allocated in one range, ns: the in-run baseline. */
+  bulkPerVectorNs: number | null;
+  ratioToBulk: number | null;
+  raised: number;
+  handled: number;
+  /** Live interrupts whose message, PASID, vector or CPU changed, or that were re-written, while the queue grew. Must be 0. */
+  disturbed: number;
+  /** Raised but not handled. Must be 0. */
+  lost: number;
+  error?: string;
+}
+
+export interface IommuConcern {
+  interruptRemapping: boolean;
+  allocations: number;
+  resolutions: number;
+  /** Requester-id resolutions per allocation, queue creation included. */
+  resolutionsPerAllocation: number;
+  dmaAliases: number;
+  requesterId: number;
+  wireRequesterId: number | null;
+  /** Every interrupt raised through the hardware was delivered and IR logged no fault. */
+  aliasesHonoured: boolean;
+  faults: number;
+  error?: string;
+}
+
+export interface PasidConcern {
+  supported: boolean;
+  /** Cost of the PASID lookup a message write makes (the domain's pasidOf), ns. */
+  lookupNs: number | null;
+  /** Cost per entry of a PASID change (lookup, IRTE and store write), ns. */
+  rewritePerEntryNs: number | null;
+  queueInterrupts: number;
+  /** Message writes a PASID change made. */
+  entriesRewritten: number;
+  /** Entries of another queue touched by that change. Must be 0. */
+  otherEntriesTouched: number;
+  /** Every entry of the queue now carries the new PASID. */
+  applied: boolean;
+  error?: string;
+}
+
+export interface AllocPoint {
+  storeEntries: number;
+  allocNs: number;
+  freeNs: number;
+}
+
+export interface CellPerf {
+  /** raise → handler per interrupt (the device's write of the entry's message) / the bare handler-array baseline. */
+  deliverRatio: number | null;
+  deliverNs: number | null;
+  /** The baseline measured in the same rounds as this cell's delivery. */
+  baselineNs: number | null;
+  /** The hardware adapter's raise() → handler per interrupt (adapter bookkeeping included), and its ratio to the baseline. */
+  adapterRaiseNs: number | null;
+  adapterRaiseRatio: number | null;
+  /** Per-interrupt allocation cost with 2048 entries in use / with 16. */
+  allocScaling: number | null;
+  teardownScaling: number | null;
+  allocCurve: AllocPoint[];
+  /** Heap bytes per allocated interrupt, forced GC, over `bytesMeasuredOver` interrupts. */
+  bytesPerInterrupt: number | null;
+  bytesMeasuredOver: number;
+  heapBytesPerQueue: number | null;
+  error?: string;
+}
+
+export interface Cell {
+  strategy: StrategyName;
+  design: "A" | "B";
+  hardware: HardwareName;
+  hardwareSource: HardwareSource;
+  conformance: ConformanceSummary;
+  concerns: {
+    storage: StorageConcern;
+    sysfs: SysfsConcern;
+    expansion: ExpansionConcern;
+    iommu: IommuConcern;
+    pasid: PasidConcern;
+  };
+  perf: CellPerf;
+}
+
+export interface ScaleRun {
+  strategy: StrategyName;
+  hardware: HardwareName;
+  devices: number;
+  entriesPerDevice: number;
+  interrupts: number;
+  allocMs: number;
+  freeMs: number;
+  /** Heap in use at the peak (everything allocated) above the heap before, forced GC. */
+  peakHeapBytes: number;
+  peakRssBytes: number;
+  /** Every resource back to zero after freeing. */
+  clean: boolean;
+}
+
+export interface GoalCheck {
+  goal: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface CompareReport {
+  schema: 1;
+  generatedAt: string;
+  mode: "quick" | "full";
+  durationMs: number;
+  machine: MachineInfo;
+  baseline: { deliverNs: number; description: string };
+  hardware: { name: HardwareName; source: HardwareSource; note?: string }[];
+  cells: Cell[];
+  scale: { devices: number; entriesPerDevice: number; runs: ScaleRun[] };
+  goals: GoalCheck[];
+}

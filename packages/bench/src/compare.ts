@@ -1,0 +1,243 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Cell, CellPerf, CompareReport, GoalCheck, ScaleRun } from "./compare-report.js";
+import { openCell, type CellInstance } from "./cell-instance.js";
+import { summarizeConformance } from "./conformance-summary.js";
+import { resolveHardware, type ResolvedHardware } from "./hardware.js";
+import { machineInfo } from "./machine.js";
+import { DESIGN_LETTER, HARDWARE_NAMES, STRATEGIES, STRATEGY_NAMES, type HardwareName, type StrategyName } from "./matrix.js";
+import { measureExpansion, measureIommu, measurePasid, measureStorage, measureSysfs } from "./measure-concerns.js";
+import { measureAllocCurve, measureDelivery, prepareDelivery, scaling, type DeliveryFigures, type DeliverySubject } from "./measure-perf.js";
+import { FILL_CPUS, FILL_QUEUE, fillDevices } from "./measure-scale.js";
+import { Progress, type ProgressStream } from "./progress.js";
+import { renderHtmlReport } from "./report-html.js";
+import { cellLabel } from "./report-table.js";
+import { FULL_TIMING, QUICK_TIMING, type TimingProfile } from "./timing.js";
+import { fmt } from "./format.js";
+
+export interface CompareOptions {
+  quick?: boolean;
+  /** Where progress goes (process.stderr by default); `silent` for none. */
+  progress?: ProgressStream;
+  silent?: boolean;
+  /** Devices of the scale run (default 64 full, 8 quick), raised where needed to reach 100,000 interrupts. */
+  scaleDevices?: number;
+}
+
+/** Interrupts the heap-per-interrupt figure is measured over, at least. */
+export const BYTES_MEASURED_OVER = 100_000;
+/** Scale run: 64 devices × 2048 IMS entries. */
+export const SCALE_DEVICES = 64;
+export const QUICK_SCALE_DEVICES = 8;
+/** Goals from the issue. */
+export const DELIVER_RATIO_GOAL = 3;
+export const DELIVER_SPREAD_GOAL = 0.1;
+export const ALLOC_SCALING_GOAL = 1.5;
+/** Passes over the allocation curve in full mode; each point keeps its lowest median. */
+export const CURVE_PASSES = 2;
+/** Interleaved rounds of the delivery measurement. */
+export const DELIVERY_ROUNDS = 5;
+export const QUICK_DELIVERY_ROUNDS = 3;
+
+const errorOf = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
+
+/** Delivery of both designs on one hardware, measured in interleaved rounds against the baseline. */
+function deliveryPhase(hw: ResolvedHardware, profile: TimingProfile, rounds: number): Map<StrategyName, DeliveryFigures | string> {
+  const out = new Map<StrategyName, DeliveryFigures | string>();
+  const cells: CellInstance[] = [];
+  const subjects: { strategy: StrategyName; subject: DeliverySubject }[] = [];
+  try {
+    for (const strategy of STRATEGY_NAMES) {
+      try {
+        const cell = openCell(hw.adapter, STRATEGIES[strategy], FILL_CPUS);
+        cells.push(cell);
+        subjects.push({ strategy, subject: prepareDelivery(cell, `${strategy}/${hw.name}`) });
+      } catch (e) {
+        out.set(strategy, `delivery: ${errorOf(e)}`);
+      }
+    }
+    if (subjects.length > 0) {
+      const figures = measureDelivery(subjects.map((s) => s.subject), profile, rounds);
+      subjects.forEach((s, i) => out.set(s.strategy, figures[i]!));
+    }
+  } catch (e) {
+    for (const s of subjects) out.set(s.strategy, `delivery: ${errorOf(e)}`);
+  } finally {
+    for (const s of subjects) s.subject.release();
+    for (const c of cells) c.close();
+  }
+  return out;
+}
+
+async function measureCell(
+  strategy: StrategyName,
+  hw: ResolvedHardware,
+  delivery: DeliveryFigures | string | undefined,
+  settings: { profile: TimingProfile; quick: boolean; scaleDevices: number },
+  progress: Progress,
+  scale: ScaleRun[],
+): Promise<Cell> {
+  const { profile, quick, scaleDevices } = settings;
+  const factory = STRATEGIES[strategy];
+  const label = cellLabel({ design: DESIGN_LETTER[strategy], strategy, hardware: hw.name });
+  progress.start(`${label}: conformance`);
+  const conformance = await summarizeConformance(strategy, factory, hw);
+  progress.tick();
+
+  progress.start(`${label}: five concerns`);
+  let cell: CellInstance | undefined;
+  const perf: CellPerf = {
+    deliverRatio: null, deliverNs: null, baselineNs: null, adapterRaiseNs: null, adapterRaiseRatio: null, allocScaling: null, teardownScaling: null,
+    allocCurve: [], bytesPerInterrupt: null, bytesMeasuredOver: 0, heapBytesPerQueue: null,
+  };
+  const errors: string[] = [];
+  if (typeof delivery === "string") errors.push(delivery);
+  else if (delivery) {
+    perf.deliverNs = delivery.deliverNs;
+    perf.baselineNs = delivery.baselineNs;
+    perf.deliverRatio = delivery.deliverNs / delivery.baselineNs;
+    perf.adapterRaiseNs = delivery.adapterRaiseNs;
+    perf.adapterRaiseRatio = delivery.adapterRaiseNs / delivery.baselineNs;
+  }
+  try {
+    cell = openCell(hw.adapter, factory, FILL_CPUS);
+    const storage = measureStorage(cell);
+    const sysfs = measureSysfs(cell, profile);
+    const expansion = measureExpansion(cell, profile);
+    const iommu = measureIommu(cell);
+    const pasid = measurePasid(cell, profile);
+    progress.tick();
+
+    cell.close();
+    cell = undefined;
+
+    progress.start(`${label}: allocation and teardown against store size`);
+    try {
+      // On the fill adapter: the NTB conformance adapter's table has only 64 entries.
+      cell = openCell(hw.fillAdapter, factory, FILL_CPUS);
+      perf.allocCurve = measureAllocCurve(cell, profile, quick ? 1 : CURVE_PASSES);
+      perf.allocScaling = scaling(perf.allocCurve, "allocNs");
+      perf.teardownScaling = scaling(perf.allocCurve, "freeNs");
+    } catch (e) {
+      errors.push(`allocation curve: ${errorOf(e)}`);
+    }
+    progress.tick();
+    cell?.close();
+    cell = undefined;
+
+    progress.start(`${label}: heap and scale`);
+    try {
+      const entries = storeSize(hw, factory);
+      const perDevice = Math.floor(entries / FILL_QUEUE) * FILL_QUEUE;
+      const devices = Math.max(scaleDevices, Math.ceil(BYTES_MEASURED_OVER / perDevice));
+      const fill = fillDevices(hw.fillAdapter, factory, devices);
+      perf.bytesPerInterrupt = fill.heapBytesPerInterrupt;
+      perf.bytesMeasuredOver = fill.interrupts;
+      perf.heapBytesPerQueue = fill.heapBytesPerQueue;
+      storage.heapBytesPerInterrupt = fill.heapBytesPerInterrupt;
+      storage.heapBytesPerQueue = fill.heapBytesPerQueue;
+      storage.footprintShareOfHeap = fill.heapBytesPerInterrupt > 0 ? storage.perInterrupt.bytes / fill.heapBytesPerInterrupt : null;
+      scale.push({
+        strategy, hardware: hw.name, devices: fill.devices, entriesPerDevice: fill.entriesPerDevice, interrupts: fill.interrupts,
+        allocMs: fill.allocMs, freeMs: fill.freeMs, peakHeapBytes: fill.peakHeapBytes, peakRssBytes: fill.peakRssBytes, clean: fill.clean,
+      });
+    } catch (e) {
+      errors.push(`heap and scale: ${errorOf(e)}`);
+    }
+    progress.tick();
+    if (errors.length) perf.error = errors.join("; ");
+    return { strategy, design: DESIGN_LETTER[strategy], hardware: hw.name, hardwareSource: hw.source, conformance, concerns: { storage, sysfs, expansion, iommu, pasid }, perf };
+  } finally {
+    cell?.close();
+  }
+}
+
+/** Store size of the fill adapter's instances. */
+function storeSize(hw: ResolvedHardware, factory: (typeof STRATEGIES)[StrategyName]): number {
+  const c = openCell(hw.fillAdapter, factory, FILL_CPUS);
+  try {
+    return c.strategy.store.size;
+  } finally {
+    c.close();
+  }
+}
+
+export function checkGoals(cells: Cell[]): GoalCheck[] {
+  const goals: GoalCheck[] = [];
+  for (const c of cells) {
+    const r = c.perf.deliverRatio;
+    goals.push({ goal: `deliverRatio ≤ ${DELIVER_RATIO_GOAL} (${cellLabel(c)})`, ok: r !== null && r <= DELIVER_RATIO_GOAL, detail: fmt(r) });
+  }
+  for (const h of HARDWARE_NAMES) {
+    const pair = cells.filter((c) => c.hardware === h && c.perf.deliverNs !== null);
+    if (pair.length !== 2) continue;
+    const [a, b] = pair.map((c) => c.perf.deliverNs!) as [number, number];
+    const spread = Math.abs(a - b) / Math.min(a, b);
+    goals.push({ goal: `delivery of A and B within ${DELIVER_SPREAD_GOAL * 100} % (${h})`, ok: spread <= DELIVER_SPREAD_GOAL, detail: `${(spread * 100).toFixed(1)} % (${fmt(a, 1)} vs ${fmt(b, 1)} ns)` });
+  }
+  for (const c of cells) {
+    const s = c.perf.allocScaling;
+    goals.push({ goal: `allocScaling ≤ ${ALLOC_SCALING_GOAL} (${cellLabel(c)})`, ok: s !== null && s <= ALLOC_SCALING_GOAL, detail: fmt(s) });
+  }
+  for (const c of cells) {
+    const e = c.concerns.expansion;
+    goals.push({ goal: `expansion disturbs and loses nothing (${cellLabel(c)})`, ok: e.error === undefined && e.disturbed === 0 && e.lost === 0, detail: e.error ?? `disturbed ${e.disturbed}, lost ${e.lost} of ${e.raised}` });
+  }
+  for (const c of cells) {
+    const f = c.conformance;
+    if (f.available) goals.push({ goal: `conformance passes (${cellLabel(c)})`, ok: f.failed === 0, detail: `${f.passed} passed, ${f.failed} failed, ${f.skipped} skipped` });
+  }
+  return goals;
+}
+
+/** Runs the whole matrix and returns the report (nothing written). */
+export async function runCompare(options: CompareOptions = {}): Promise<CompareReport> {
+  const quick = options.quick ?? false;
+  const profile = quick ? QUICK_TIMING : FULL_TIMING;
+  const scaleDevices = options.scaleDevices ?? (quick ? QUICK_SCALE_DEVICES : SCALE_DEVICES);
+  const rounds = quick ? QUICK_DELIVERY_ROUNDS : DELIVERY_ROUNDS;
+  const started = performance.now();
+  const progress = new Progress(HARDWARE_NAMES.length * (1 + STRATEGY_NAMES.length * 4), options.progress ?? process.stderr, { silent: options.silent ?? false });
+  const hardware = new Map<HardwareName, ResolvedHardware>();
+  for (const h of HARDWARE_NAMES) hardware.set(h, await resolveHardware(h));
+
+  const cells: Cell[] = [];
+  const scale: ScaleRun[] = [];
+  const baselines: number[] = [];
+  for (const h of HARDWARE_NAMES) {
+    const hw = hardware.get(h)!;
+    progress.start(`${h}: delivery of A and B, ${rounds} interleaved rounds`);
+    const delivery = deliveryPhase(hw, profile, rounds);
+    for (const d of delivery.values()) if (typeof d !== "string") baselines.push(d.baselineNs);
+    progress.tick();
+    for (const strategy of STRATEGY_NAMES) {
+      cells.push(await measureCell(strategy, hw, delivery.get(strategy), { profile, quick, scaleDevices }, progress, scale));
+    }
+  }
+  const baselineNs = baselines.length ? baselines.reduce((a, b) => a + b, 0) / baselines.length : Number.NaN;
+  const report: CompareReport = {
+    schema: 1,
+    generatedAt: new Date().toISOString(),
+    mode: quick ? "quick" : "full",
+    durationMs: 0,
+    machine: machineInfo(),
+    baseline: { deliverNs: baselineNs, description: "an array of handlers indexed by number, each incrementing a Uint32Array counter, called in turn (ns per call; mean of the per-hardware medians)" },
+    hardware: [...hardware.values()].map((h) => (h.note ? { name: h.name, source: h.source, note: h.note } : { name: h.name, source: h.source })),
+    cells,
+    scale: { devices: Math.max(0, ...scale.map((r) => r.devices)), entriesPerDevice: Math.max(0, ...scale.map((r) => r.entriesPerDevice)), runs: scale },
+    goals: checkGoals(cells),
+  };
+  report.durationMs = performance.now() - started;
+  progress.finish(`measured ${cells.length} cells`);
+  return report;
+}
+
+/** Writes DIR/compare.json and DIR/index.html; returns their paths. */
+export async function writeReport(report: CompareReport, dir: string): Promise<{ json: string; html: string }> {
+  await mkdir(dir, { recursive: true });
+  const json = path.join(dir, "compare.json");
+  const html = path.join(dir, "index.html");
+  await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(html, await renderHtmlReport(report));
+  return { json, html };
+}

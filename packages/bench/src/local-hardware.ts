@@ -1,0 +1,117 @@
+import {
+  Entry16Store,
+  HELD,
+  createSystem,
+  type DeliveryResult,
+  type Device,
+  type ImsStrategy,
+  type IrqSystem,
+  type Queue,
+  type QueueOptions,
+  type StrategyFactory,
+} from "@imsim/core";
+import type { BenchHardwareAdapter, BenchHardwareInstance } from "./hardware.js";
+
+// The bench's stand-ins for @imsim/hw-idxd and @imsim/hw-ntb while those packages do not export
+// their adapters: one PCI function, one device-specific IMS store of 16-byte entries, the strategy
+// on top. They model only what the measurements need: where a queue's entries are and how the
+// device (or the NTB peer) raises one.
+
+/** IDXD IMS table size on current parts: GENCAP max_ims_mult (8) × 256 (drivers/dma/idxd/registers.h). */
+export const LOCAL_IDXD_IMS_ENTRIES = 2048;
+/** BDF of the first DSA on a Sapphire Rapids socket, as `lspci -D` prints it. */
+export const LOCAL_IDXD_BDF = "0000:6a:01.0";
+/** NTB function and the two proxy requester ids its peer's writes carry (same bus: IR verifies the bus only). */
+export const LOCAL_NTB_BDF = "0000:05:00.1";
+export const LOCAL_NTB_ALIASES = [0x0701, 0x0702] as const;
+/** Entries of the NTB's message store (the MSI-X table ntb_msi allocates from). */
+export const LOCAL_NTB_ENTRIES = 2048;
+
+interface LocalSpec {
+  name: string;
+  bdf: string;
+  aliases: readonly number[];
+  chipName: string;
+  entries: number;
+  pasid: boolean;
+  peerTrigger: boolean;
+}
+
+class LocalInstance implements BenchHardwareInstance {
+  readonly supports: { pasid: boolean; interruptRemapping: boolean; dmaAliases: boolean; peerTrigger: boolean };
+  readonly system: IrqSystem;
+  readonly strategy: ImsStrategy;
+  readonly host: Device;
+  readonly store: Entry16Store;
+  readonly #wireId: number;
+  readonly #peer: boolean;
+  /** Physical entry of queue index 0, per queue id: raise() is O(1) and allocates nothing. */
+  readonly #base = new Map<number, number>();
+
+  constructor(spec: LocalSpec, factory: StrategyFactory, cpus: number) {
+    this.system = createSystem({ cpus, interruptRemapping: true, name: spec.name });
+    this.host = this.system.addPciDevice({ bdf: spec.bdf, dmaAliases: spec.aliases });
+    this.#wireId = spec.aliases[0] ?? this.host.requesterId;
+    this.#peer = spec.peerTrigger;
+    this.store = new Entry16Store({ chipName: spec.chipName, size: spec.entries, requesterId: this.#wireId, pasid: spec.pasid });
+    this.strategy = factory(this.system, this.host, this.store);
+    this.supports = { pasid: spec.pasid, interruptRemapping: true, dmaAliases: spec.aliases.length > 0, peerTrigger: spec.peerTrigger };
+  }
+
+  createQueue(options: QueueOptions): Queue {
+    const q = this.strategy.createQueue(options);
+    this.#base.set(q.id, options.slice?.base ?? 0);
+    return q;
+  }
+  destroyQueue(queue: Queue): void {
+    this.strategy.destroyQueue(queue);
+    this.#base.delete(queue.id);
+  }
+  raise(queue: Queue, index: number): DeliveryResult {
+    const entry = this.#base.get(queue.id)! + index;
+    const store = this.store;
+    if (!this.#peer) return this.system.raise(store, entry);
+    // NTB: the peer writes the published (address, data) through the window; the write carries the alias.
+    if (store.isMasked(entry)) {
+      store.setPending(entry, true);
+      return HELD;
+    }
+    return this.system.msiWrite(store.addressLo(entry), store.addressHi(entry), store.data(entry), this.#wireId, -1);
+  }
+  wireRequesterId(): number {
+    return this.#wireId;
+  }
+  teardown(): void {
+    this.strategy.dispose();
+    if (!this.host.removed) this.system.removeDevice(this.host);
+  }
+}
+
+function localAdapter(spec: LocalSpec): BenchHardwareAdapter {
+  return {
+    name: spec.name,
+    create: (factory, options) => new LocalInstance(spec, factory, options?.cpus ?? 4),
+  };
+}
+
+/** Local IDXD stand-in: a DSA function with a 2048-entry IMS table whose entries carry a PASID. */
+export const localIdxdAdapter = localAdapter({
+  name: "idxd",
+  bdf: LOCAL_IDXD_BDF,
+  aliases: [],
+  chipName: "IDXD-IMS",
+  entries: LOCAL_IDXD_IMS_ENTRIES,
+  pasid: true,
+  peerTrigger: false,
+});
+
+/** Local NTB stand-in: the peer triggers by writing into the window; writes carry a proxy-id DMA alias. */
+export const localNtbAdapter = localAdapter({
+  name: "ntb",
+  bdf: LOCAL_NTB_BDF,
+  aliases: LOCAL_NTB_ALIASES,
+  chipName: "NTB-MSIX",
+  entries: LOCAL_NTB_ENTRIES,
+  pasid: false,
+  peerTrigger: true,
+});

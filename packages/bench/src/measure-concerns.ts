@@ -1,0 +1,237 @@
+import { DELIVERED, SysfsView, type Queue, type QueueIrq } from "@imsim/core";
+import { attachCounter, HitCounter, type CellInstance } from "./cell-instance.js";
+import type { ExpansionConcern, IommuConcern, PasidConcern, StorageConcern, SysfsConcern } from "./compare-report.js";
+import { timeOp, type TimingProfile } from "./timing.js";
+
+// The five concerns of the Linux thread, each measured on one cell (strategy × hardware). Every
+// function creates its queues, measures, and destroys them again, so they run in any order.
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
+
+/** Concern 1: bookkeeping per queue and per interrupt, from strategy.footprint(). Heap figures are filled in from perf. */
+export function measureStorage(cell: CellInstance, maxQueues = 16, maxPerQueue = 32): StorageConcern {
+  const made: Queue[] = [];
+  const size = cell.strategy.store.size;
+  const perQueue = Math.max(1, Math.min(maxPerQueue, Math.floor(size / 8)));
+  const queues = Math.max(1, Math.min(maxQueues, Math.floor(size / 2 / perQueue)));
+  try {
+    for (let i = 0; i < queues; i++) made.push(cell.strategyQueue("st", perQueue, { nvec: perQueue }));
+    const f = cell.strategy.footprint();
+    const fixed = f.items.filter((i) => i.per === "fixed").reduce((a, i) => a + i.bytes, 0);
+    return {
+      queues: f.queues,
+      interrupts: f.interrupts,
+      perQueue: f.perQueue,
+      perInterrupt: f.perInterrupt,
+      fixedBytes: fixed,
+      totalBytes: f.bytes,
+      heapBytesPerQueue: null,
+      heapBytesPerInterrupt: null,
+      footprintShareOfHeap: null,
+    };
+  } catch (e) {
+    return {
+      queues: 0, interrupts: 0, perQueue: { objects: 0, bytes: 0 }, perInterrupt: { objects: 0, bytes: 0 }, fixedBytes: 0, totalBytes: 0,
+      heapBytesPerQueue: null, heapBytesPerInterrupt: null, footprintShareOfHeap: null, error: message(e),
+    };
+  } finally {
+    for (const q of made) cell.strategy.destroyQueue(q);
+    cell.resetSlices();
+  }
+}
+
+/** Concern 2: can a queue's interrupts be listed from sysfs, what did the strategy add for it, how long does listing take. */
+export function measureSysfs(cell: CellInstance, profile: TimingProfile, queues = 4, perQueue = 8): SysfsConcern {
+  const made: Queue[] = [];
+  try {
+    for (let i = 0; i < queues; i++) made.push(cell.hwQueue("sq", perQueue, { nvec: perQueue }));
+    const view = new SysfsView(cell.system);
+    let listable = 0;
+    for (const q of made) {
+      const want = cell.strategy.irqs(q).map((i) => String(i.virq)).sort((a, b) => Number(a) - Number(b));
+      let got: string[] = [];
+      try {
+        got = view.list(cell.strategy.queueSysfsDir(q));
+      } catch {
+        got = [];
+      }
+      if (want.length > 0 && got.length === want.length && got.every((v, i) => v === want[i])) listable++;
+    }
+    // The strategy's additions: what its own providers emit (files() with them minus files() without).
+    const all = view.files();
+    const extra = new Set<string>();
+    for (const p of cell.strategyProviders) p((path) => extra.add(path));
+    let extraNodes = 0;
+    for (const path of extra) if (all.has(path)) extraNodes++;
+    const dir = cell.strategy.queueSysfsDir(made[0]!);
+    const listNs = timeOp("sysfs list", () => void view.list(dir), profile).p50;
+    return { queues, listableQueues: listable, listable: listable === queues, extraNodes, extraNodesPerQueue: extraNodes / queues, exampleDir: dir, listNs };
+  } catch (e) {
+    return { queues, listableQueues: 0, listable: false, extraNodes: 0, extraNodesPerQueue: 0, exampleDir: "", listNs: null, error: message(e) };
+  } finally {
+    for (const q of made) cell.hw.destroyQueue(q);
+    cell.resetSlices();
+  }
+}
+
+interface LiveState {
+  virq: number;
+  lo: number;
+  hi: number;
+  data: number;
+  pasid: number;
+  writes: number;
+  cpu: number;
+  vector: number;
+}
+
+function liveState(cell: CellInstance, irqs: QueueIrq[]): LiveState[] {
+  return irqs.map((i) => {
+    const d = cell.system.irqDesc(i.virq)!;
+    return { virq: i.virq, lo: i.msg.addressLo, hi: i.msg.addressHi, data: i.msg.data, pasid: i.pasid, writes: d.msiDesc.writes, cpu: d.effectiveCpu, vector: d.vector };
+  });
+}
+
+function sameState(a: LiveState, b: LiveState | undefined): boolean {
+  return b !== undefined && a.lo === b.lo && a.hi === b.hi && a.data === b.data && a.pasid === b.pasid && a.writes === b.writes && a.cpu === b.cpu && a.vector === b.vector;
+}
+
+/**
+ * Concern 3: a queue grows from 1 to `to` vectors one at a time while its interrupts fire. Live
+ * interrupts must not be re-written or moved (disturbed) and no raise may go unhandled (lost).
+ */
+export function measureExpansion(cell: CellInstance, profile: TimingProfile, maxTo = 64): ExpansionConcern {
+  const to = Math.min(maxTo, cell.strategy.store.size);
+  const out: ExpansionConcern = { from: 1, to, costPerVectorNs: null, bulkPerVectorNs: null, ratioToBulk: null, raised: 0, handled: 0, disturbed: 0, lost: 0 };
+  const counter = new HitCounter(cell.system.irqs.limit);
+  let q: Queue | undefined;
+  try {
+    q = cell.hwQueue("vfio", to, { nvec: 1 });
+    attachCounter(cell, q, counter);
+    const fire = (queue: Queue, n: number) => {
+      for (let i = 0; i < n; i++) {
+        cell.hw.raise(queue, i);
+        out.raised++;
+      }
+    };
+    fire(q, 1);
+    for (let n = 2; n <= to; n++) {
+      const before = liveState(cell, cell.strategy.irqs(q));
+      cell.strategy.allocIrq(q);
+      attachCounter(cell, q, counter);
+      const after = new Map(liveState(cell, cell.strategy.irqs(q)).map((s) => [s.virq, s]));
+      for (const s of before) if (!sameState(s, after.get(s.virq))) out.disturbed++;
+      fire(q, n);
+    }
+    out.handled = counter.total();
+    out.lost = out.raised - out.handled;
+    cell.hw.destroyQueue(q);
+    q = undefined;
+    cell.resetSlices();
+
+    // Cost per added vector (tinybench): 63 single allocations on a queue made fresh before each sample.
+    let tq: Queue | undefined;
+    const fresh = () => {
+      cell.resetSlices();
+      tq = cell.strategyQueue("grow", to, { nvec: 1 });
+    };
+    const drop = () => {
+      if (tq) cell.strategy.destroyQueue(tq);
+      tq = undefined;
+    };
+    const grow = timeOp("expand one at a time", () => {
+      for (let n = 1; n < to; n++) cell.strategy.allocIrq(tq!);
+    }, profile, { ops: to - 1, beforeEach: fresh, afterEach: drop });
+    const bulk = timeOp("expand in one range", () => void cell.strategy.allocIrqRange(tq!, 1, to - 1), profile, { ops: to - 1, beforeEach: fresh, afterEach: drop });
+    out.costPerVectorNs = grow.p50;
+    out.bulkPerVectorNs = bulk.p50;
+    out.ratioToBulk = grow.p50 / bulk.p50;
+    return out;
+  } catch (e) {
+    return { ...out, error: message(e) };
+  } finally {
+    if (q) cell.hw.destroyQueue(q);
+    cell.resetSlices();
+  }
+}
+
+/** Concern 4: requester-id resolutions per allocation, and whether the hardware's (aliased) writes pass interrupt remapping. */
+export function measureIommu(cell: CellInstance, allocations = 32): IommuConcern {
+  const system = cell.system;
+  const host = cell.strategy.host;
+  const base: IommuConcern = {
+    interruptRemapping: system.interruptRemapping, allocations, resolutions: 0, resolutionsPerAllocation: 0,
+    dmaAliases: (host.pciFunction ?? host).dmaAliases.length, requesterId: -1, wireRequesterId: null, aliasesHonoured: false, faults: 0,
+  };
+  const made: Queue[] = [];
+  const hwMade: Queue[] = [];
+  try {
+    const before = system.stats.sourceIdResolutions;
+    const q = cell.strategyQueue("iommu", allocations, { nvec: 0 });
+    made.push(q);
+    for (let i = 0; i < allocations; i++) cell.strategy.allocIrq(q);
+    base.resolutions = system.stats.sourceIdResolutions - before;
+    base.resolutionsPerAllocation = base.resolutions / allocations;
+
+    // The hardware's own writes (through the NTB: carrying the alias) must pass IR.
+    const counter = new HitCounter(system.irqs.limit);
+    const hq = cell.hwQueue("iommu-hw", 8, { nvec: 8 });
+    hwMade.push(hq);
+    attachCounter(cell, hq, counter);
+    const faultsBefore = system.faults.total;
+    let delivered = 0;
+    for (let i = 0; i < 8; i++) if (cell.hw.raise(hq, i) === DELIVERED) delivered++;
+    base.faults = system.faults.total - faultsBefore;
+    base.requesterId = cell.strategy.requesterId(hq);
+    base.wireRequesterId = cell.hw.wireRequesterId ? cell.hw.wireRequesterId(hq) : null;
+    base.aliasesHonoured = delivered === 8 && counter.total() === 8 && base.faults === 0;
+    return base;
+  } catch (e) {
+    return { ...base, error: message(e) };
+  } finally {
+    for (const q of hwMade) cell.hw.destroyQueue(q);
+    for (const q of made) cell.strategy.destroyQueue(q);
+    cell.resetSlices();
+  }
+}
+
+/** Concern 5: the PASID lookup each message write makes, and what a PASID change rewrites. */
+export function measurePasid(cell: CellInstance, profile: TimingProfile, entries = 32): PasidConcern {
+  const out: PasidConcern = { supported: cell.strategy.store.supportsPasid, lookupNs: null, rewritePerEntryNs: null, queueInterrupts: 0, entriesRewritten: 0, otherEntriesTouched: 0, applied: false };
+  if (!out.supported) return out;
+  const made: Queue[] = [];
+  try {
+    const q = cell.strategyQueue("pasid", entries, { nvec: entries, pasid: 1 });
+    const bystander = cell.strategyQueue("bystander", 8, { nvec: 8, pasid: 9 });
+    made.push(q, bystander);
+    const system = cell.system;
+    const descs = cell.strategy.irqs(q).map((i) => system.irqDesc(i.virq)!);
+    out.queueInterrupts = descs.length;
+    const domain = descs[0]!.domain;
+    const lookup = domain.pasidOf;
+    if (lookup) {
+      let sink = 0;
+      out.lookupNs = timeOp("pasid lookup", () => {
+        for (let i = 0; i < descs.length; i++) sink += lookup(descs[i]!.msiDesc);
+      }, profile, { ops: descs.length }).p50;
+      if (sink === -0.5) out.lookupNs = 0; // keeps `sink` alive
+    }
+    let p = 2;
+    out.rewritePerEntryNs = timeOp("pasid change", () => void cell.strategy.setPasid(q, (p = p === 2 ? 3 : 2)), profile, { ops: descs.length }).p50;
+
+    const others = cell.strategy.irqs(bystander).map((i) => system.irqDesc(i.virq)!.msiDesc.writes);
+    const writesBefore = system.stats.messageWrites;
+    cell.strategy.setPasid(q, 0x1234);
+    out.entriesRewritten = system.stats.messageWrites - writesBefore;
+    const othersAfter = cell.strategy.irqs(bystander).map((i) => system.irqDesc(i.virq)!.msiDesc.writes);
+    out.otherEntriesTouched = othersAfter.filter((w, i) => w !== others[i]).length;
+    const store = cell.strategy.store;
+    out.applied = cell.strategy.irqs(q).every((i) => store.pasid(i.storeIndex) === 0x1234 && i.pasid === 0x1234);
+    return out;
+  } catch (e) {
+    return { ...out, error: message(e) };
+  } finally {
+    for (const q of made) cell.strategy.destroyQueue(q);
+    cell.resetSlices();
+  }
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_OUT, EXIT_USAGE, UsageError, parseArgs } from "../src/args.js";
+import { runCli } from "./support/cli.js";
+
+function usageError(argv: string[]): UsageError {
+  try {
+    parseArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) return e;
+    throw e;
+  }
+  throw new Error(`parseArgs(${JSON.stringify(argv)}) did not throw`);
+}
+
+describe("parseArgs", () => {
+  it("reads compare with its defaults", () => {
+    expect(parseArgs(["compare"])).toEqual({ kind: "compare", quick: false, json: false, out: DEFAULT_OUT });
+  });
+
+  it("reads compare flags in any order, --out with a space or an equals sign", () => {
+    expect(parseArgs(["compare", "--json", "--out", "x/y", "--quick"])).toEqual({ kind: "compare", quick: true, json: true, out: "x/y" });
+    expect(parseArgs(["compare", "--out=z"])).toEqual({ kind: "compare", quick: false, json: false, out: "z" });
+  });
+
+  it("reads show and defaults the view to /proc/interrupts", () => {
+    expect(parseArgs(["show", "--hardware", "ntb", "--strategy", "flat"])).toEqual({ kind: "show", hardware: "ntb", strategy: "flat", view: "proc-interrupts" });
+    expect(parseArgs(["show", "--strategy=subdevice", "--hardware=idxd", "--view=domains"])).toEqual({ kind: "show", hardware: "idxd", strategy: "subdevice", view: "domains" });
+  });
+
+  it("answers --help for the program and for each command", () => {
+    expect(parseArgs(["--help"])).toEqual({ kind: "help", topic: undefined });
+    expect(parseArgs(["compare", "--help"])).toEqual({ kind: "help", topic: "compare" });
+    expect(parseArgs(["show", "-h", "--hardware", "bogus"])).toEqual({ kind: "help", topic: "show" });
+    expect(parseArgs(["help", "show"])).toEqual({ kind: "help", topic: "show" });
+  });
+
+  it("rejects what it cannot take, naming the command", () => {
+    expect(usageError([]).message).toMatch(/missing command/);
+    expect(usageError(["frobnicate"]).message).toMatch(/unknown command "frobnicate"/);
+    expect(usageError(["compare", "--fast"])).toMatchObject({ command: "compare", message: expect.stringMatching(/unknown option --fast/) });
+    expect(usageError(["compare", "--out"]).message).toMatch(/--out needs a value/);
+    expect(usageError(["compare", "--quick=yes"]).message).toMatch(/takes no value/);
+    expect(usageError(["compare", "extra"]).message).toMatch(/unexpected argument/);
+    expect(usageError(["show", "--strategy", "flat"]).message).toMatch(/--hardware is required/);
+    expect(usageError(["show", "--hardware", "nvme", "--strategy", "flat"]).message).toMatch(/--hardware must be idxd or ntb, got "nvme"/);
+    expect(usageError(["show", "--hardware", "idxd"]).message).toMatch(/--strategy is required/);
+    expect(usageError(["show", "--hardware", "idxd", "--strategy", "tree"]).message).toMatch(/--strategy must be subdevice or flat/);
+    expect(usageError(["show", "--hardware", "idxd", "--strategy", "flat", "--view", "lspci"]).message).toMatch(/--view must be one of/);
+    expect(usageError(["show", "--hardware", "idxd", "--strategy", "flat", "--view"]).message).toMatch(/--view needs a value/);
+  });
+});
+
+describe("the imsim command", () => {
+  it("prints usage for --help on every command and exits 0", async () => {
+    for (const [args, text] of [
+      [["--help"], /Usage: imsim <command>/],
+      [["compare", "--help"], /Usage: imsim compare \[--quick\] \[--json\] \[--out DIR\]/],
+      [["show", "--help"], /Usage: imsim show --hardware idxd\|ntb --strategy subdevice\|flat/],
+    ] as const) {
+      const r = await runCli([...args]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(text);
+      expect(r.stderr).toBe("");
+    }
+  });
+
+  it("exits 2 with a clear message for bad arguments", async () => {
+    for (const [args, text] of [
+      [[], /missing command/],
+      [["bench"], /unknown command "bench"/],
+      [["compare", "--outdir", "x"], /unknown option --outdir[\s\S]*imsim compare --help/],
+      [["show", "--hardware", "ntb", "--strategy", "tree"], /--strategy must be subdevice or flat[\s\S]*imsim show --help/],
+    ] as const) {
+      const r = await runCli([...args]);
+      expect(r.code).toBe(EXIT_USAGE);
+      expect(r.stderr).toMatch(text);
+      expect(r.stdout).toBe("");
+    }
+  });
+});

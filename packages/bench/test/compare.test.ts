@@ -1,0 +1,144 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromium } from "playwright-core";
+import type { CompareReport } from "../src/compare-report.js";
+import { runCli, type CliResult } from "./support/cli.js";
+import { CHROMIUM_ARGS, findChromium } from "./support/browser.js";
+
+// One real `imsim compare --quick` run (about 20 s on 2 cores) feeds every test of this file.
+// Figures are timings: the tests check shape, finiteness and the correctness counters, never speed.
+
+let dir: string;
+let run: CliResult;
+let report: CompareReport;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "imsim-compare-"));
+  run = await runCli(["compare", "--quick", "--json", "--out", dir], { timeoutMs: 110_000 });
+  if (run.code !== 0) throw new Error(`compare --quick exited ${run.code}: ${run.stderr}`);
+  report = JSON.parse(await readFile(path.join(dir, "compare.json"), "utf8")) as CompareReport;
+}, 120_000);
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const finitePositive = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v > 0;
+
+describe("imsim compare --quick", () => {
+  it("prints the same report as JSON on stdout that it wrote to compare.json, and plain progress lines on stderr", () => {
+    expect(JSON.parse(run.stdout)).toEqual(report);
+    expect(run.stderr).toMatch(/^\[1\/\d+\] idxd: delivery/m);
+    expect(run.stderr).not.toContain("\r");
+  });
+
+  it("has the top-level fields: schema 1, machine, baseline, four cells, scale", () => {
+    expect(report.schema).toBe(1);
+    expect(report.mode).toBe("quick");
+    expect(report.machine).toMatchObject({ cpus: expect.any(Number), node: process.version });
+    expect(finitePositive(report.baseline.deliverNs)).toBe(true);
+    expect(report.cells.map((c) => `${c.strategy}/${c.hardware}`).sort()).toEqual(["flat/idxd", "flat/ntb", "subdevice/idxd", "subdevice/ntb"]);
+    expect(report.scale.runs.length).toBeGreaterThan(0);
+  });
+
+  it("gives every cell a conformance summary, the five concerns and the perf figures", () => {
+    for (const c of report.cells) {
+      expect(Object.keys(c.conformance)).toEqual(expect.arrayContaining(["passed", "failed", "skipped"]));
+      expect(Object.keys(c.concerns).sort()).toEqual(["expansion", "iommu", "pasid", "storage", "sysfs"]);
+      for (const concern of Object.values(c.concerns)) expect((concern as { error?: string }).error).toBeUndefined();
+      expect(c.perf.error).toBeUndefined();
+      for (const k of ["deliverRatio", "allocScaling", "teardownScaling", "bytesPerInterrupt"] as const) {
+        expect(finitePositive(c.perf[k]), `${c.strategy}/${c.hardware} perf.${k} = ${c.perf[k]}`).toBe(true);
+      }
+      expect(c.perf.bytesMeasuredOver).toBeGreaterThanOrEqual(100_000);
+    }
+  });
+
+  it("finds expansion disturbs and loses nothing, and every queue listable from sysfs", () => {
+    for (const c of report.cells) {
+      const e = c.concerns.expansion;
+      expect(e.raised).toBeGreaterThan(0);
+      expect(e.disturbed).toBe(0);
+      expect(e.lost).toBe(0);
+      expect(c.concerns.sysfs.listable).toBe(true);
+    }
+  });
+
+  it("measures what separates the designs: design A adds no sysfs nodes and resolves the requester id once per queue", () => {
+    for (const c of report.cells) {
+      const { sysfs, iommu } = c.concerns;
+      if (c.strategy === "subdevice") {
+        expect(sysfs.extraNodes).toBe(0);
+        expect(iommu.resolutionsPerAllocation).toBeLessThan(1);
+      } else {
+        expect(sysfs.extraNodes).toBeGreaterThan(0);
+        expect(iommu.resolutionsPerAllocation).toBeGreaterThanOrEqual(1);
+      }
+      expect(iommu.aliasesHonoured).toBe(true);
+      if (c.hardware === "idxd") {
+        expect(c.concerns.pasid).toMatchObject({ supported: true, applied: true, otherEntriesTouched: 0 });
+        expect(c.concerns.pasid.entriesRewritten).toBe(c.concerns.pasid.queueInterrupts);
+      }
+    }
+  });
+
+  it("frees everything in the scale runs", () => {
+    for (const r of report.scale.runs) {
+      expect(r.clean).toBe(true);
+      expect(r.interrupts).toBe(r.devices * r.entriesPerDevice);
+      expect(finitePositive(r.peakHeapBytes)).toBe(true);
+    }
+  });
+
+  it("writes a self-contained index.html", async () => {
+    const html = await readFile(path.join(dir, "index.html"), "utf8");
+    expect(html).toMatch(/^<!doctype html>/);
+    const urls = [...html.matchAll(/(?:src|href)\s*=\s*["']([^"']+)/g)].map((m) => m[1]);
+    expect(urls).toEqual([]);
+    expect(html.match(/<svg/g)?.length).toBe(3);
+  });
+});
+
+const executablePath = findChromium();
+const browserMissing = !executablePath && !process.env["CI"];
+
+describe("the HTML report in headless Chromium", () => {
+  it.skipIf(browserMissing)(
+    `renders the concern table and the three charts${browserMissing ? " [skipped: no /usr/bin/chromium or chromium-headless-shell; apt-get install -y --no-install-recommends chromium]" : ""}`,
+    async () => {
+      if (!executablePath) throw new Error("no Chromium: apt-get install -y --no-install-recommends chromium");
+      const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+      try {
+        const page = await browser.newPage();
+        const requests: string[] = [];
+        page.on("request", (r) => requests.push(r.url()));
+        await page.goto(pathToFileURL(path.join(dir, "index.html")).href, { waitUntil: "load" });
+        expect(requests.filter((u) => !u.startsWith("file:"))).toEqual([]);
+
+        const rows = await page.locator("#concerns tbody tr").allTextContents();
+        expect(rows).toHaveLength(4);
+        expect(rows.join("\n")).toMatch(/A subdevice \/ idxd/);
+        expect(await page.locator("#perf tbody tr").count()).toBe(4);
+        expect(await page.locator("#machine").textContent()).toContain(report.machine.node);
+
+        for (const id of ["chart-alloc", "chart-free", "chart-delivery"]) {
+          const svg = page.locator(`#${id} svg`);
+          const box = await svg.boundingBox();
+          expect(box?.width, id).toBeGreaterThan(200);
+          expect(box?.height, id).toBeGreaterThan(100);
+        }
+        // Marks drawn: one line per cell in the allocation chart, one bar per cell plus the baseline.
+        expect(await page.locator("#chart-alloc svg .mark-line path").count()).toBe(4);
+        expect(await page.locator("#chart-delivery svg .mark-rect path").count()).toBe(5);
+        const legend = await page.locator("#chart-alloc svg").textContent();
+        expect(legend).toContain("B flat / ntb");
+      } finally {
+        await browser.close();
+      }
+    },
+    60_000,
+  );
+});
