@@ -7,6 +7,7 @@ import { resolveHardware, type ResolvedHardware } from "./hardware.js";
 import { machineInfo } from "./machine.js";
 import { DESIGN_LETTER, HARDWARE_NAMES, STRATEGIES, STRATEGY_NAMES, type HardwareName, type StrategyName } from "./matrix.js";
 import { measureExpansion, measureIommu, measurePasid, measureStorage, measureSysfs } from "./measure-concerns.js";
+import { combineRounds, deliveryWorkerPath, measureDeliveryIsolated } from "./delivery-isolated.js";
 import { measureAllocCurve, measureDelivery, prepareDelivery, scaling, type DeliveryFigures, type DeliverySubject } from "./measure-perf.js";
 import { FILL_CPUS, FILL_QUEUE, fillDevices } from "./measure-scale.js";
 import { Progress, type ProgressStream } from "./progress.js";
@@ -41,8 +42,34 @@ export const QUICK_DELIVERY_ROUNDS = 3;
 
 const errorOf = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
 
-/** Delivery of both designs on one hardware, measured in interleaved rounds against the baseline. */
-function deliveryPhase(hw: ResolvedHardware, profile: TimingProfile, rounds: number): Map<StrategyName, DeliveryFigures | string> {
+/**
+ * Delivery of both designs on one hardware, in interleaved rounds (the designs' order alternating).
+ * Each measurement runs in a worker thread of its own, with the baseline beside it in the same
+ * isolate, so that JIT state never favours one design. From source (no built worker) the subjects
+ * are measured in this process instead.
+ */
+async function deliveryPhase(hw: ResolvedHardware, profile: TimingProfile, rounds: number): Promise<Map<StrategyName, DeliveryFigures | string>> {
+  const workerPath = deliveryWorkerPath();
+  if (!workerPath || hw.source === "local") return deliveryInProcess(hw, profile, rounds);
+  const out = new Map<StrategyName, DeliveryFigures | string>();
+  const results = new Map<StrategyName, DeliveryFigures[]>(STRATEGY_NAMES.map((s) => [s, []]));
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 === 0 ? [...STRATEGY_NAMES] : [...STRATEGY_NAMES].reverse();
+    for (const strategy of order) {
+      if (out.has(strategy)) continue;
+      try {
+        results.get(strategy)!.push(await measureDeliveryIsolated(workerPath, { hardware: hw.name, strategy, profile }));
+      } catch (e) {
+        out.set(strategy, `delivery: ${errorOf(e)}`);
+      }
+    }
+  }
+  for (const [strategy, figures] of results) if (!out.has(strategy) && figures.length > 0) out.set(strategy, combineRounds(figures));
+  return out;
+}
+
+/** The same measurement in this process (both designs side by side). */
+function deliveryInProcess(hw: ResolvedHardware, profile: TimingProfile, rounds: number): Map<StrategyName, DeliveryFigures | string> {
   const out = new Map<StrategyName, DeliveryFigures | string>();
   const cells: CellInstance[] = [];
   const subjects: { strategy: StrategyName; subject: DeliverySubject }[] = [];
@@ -207,7 +234,7 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareR
   for (const h of HARDWARE_NAMES) {
     const hw = hardware.get(h)!;
     progress.start(`${h}: delivery of A and B, ${rounds} interleaved rounds`);
-    const delivery = deliveryPhase(hw, profile, rounds);
+    const delivery = await deliveryPhase(hw, profile, rounds);
     for (const d of delivery.values()) if (typeof d !== "string") baselines.push(d.baselineNs);
     progress.tick();
     for (const strategy of STRATEGY_NAMES) {

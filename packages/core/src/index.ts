@@ -14,3 +14,4 @@ export * from "./irq-system.js";
 export * from "./views.js";
 export * from "./footprint.js";
 export * from "./strategy.js";
+export * from "./queue-irq-cache.js";

@@ -139,6 +139,8 @@ export interface StrategyDesign {
   queueOfVirq(virq: number): QueueState | undefined;
   /** Whether queue index `index` holds an interrupt of this queue (slices of queues may overlap). */
   owns(queue: QueueState, index: number): boolean;
+  /** The queue indices holding the queue's interrupts, ascending (without scanning its whole slice). */
+  indicesOf(queue: QueueState): number[];
   /** Called before queue index `index` is allocated (design B records ownership in its table here). */
   claimIndex(queue: QueueState, index: number): void;
   /** Called after queue index `index` was freed, or when its allocation failed. */
@@ -227,8 +229,8 @@ export function createQueueStrategy(system: IrqSystem, host: Device, store: Mess
   /** Frees every allocated index of q in [first, last]; returns how many. */
   const freeIndices = (q: QueueState, first: number, last: number): number => {
     let n = 0;
-    for (let i = first; i <= last; i++) {
-      if (design.owns(q, i)) {
+    for (const i of design.indicesOf(q)) {
+      if (i >= first && i <= last) {
         freeIndex(q, i);
         n++;
       }
@@ -340,8 +342,7 @@ export function createQueueStrategy(system: IrqSystem, host: Device, store: Mess
       checkIndex(q, first, "first index");
       checkIndex(q, last, "last index");
       if (first > last) throw new ImsimError("EINVAL", `range [${first}, ${last}] of queue ${q.name} is empty`);
-      let n = 0;
-      for (let i = first; i <= last; i++) if (design.owns(q, i)) n++;
+      const n = design.indicesOf(q).filter((i) => i >= first && i <= last).length;
       if (n === 0) throw new ImsimError("ENOENT", `queue ${q.name} has no interrupt in [${first}, ${last}]`);
       return freeIndices(q, first, last);
     },
@@ -352,9 +353,7 @@ export function createQueueStrategy(system: IrqSystem, host: Device, store: Mess
 
     irqs(queue) {
       const q = stateOf(queue);
-      const out: QueueIrq[] = [];
-      for (let i = 0; i < q.count; i++) if (design.owns(q, i)) out.push(toIrq(q, i)!);
-      return out;
+      return design.indicesOf(q).map((i) => toIrq(q, i)!);
     },
 
     queues() {
@@ -403,7 +402,7 @@ export function createQueueStrategy(system: IrqSystem, host: Device, store: Mess
 
     footprint() {
       let interrupts = 0;
-      for (const q of queues.values()) for (let i = 0; i < q.count; i++) if (design.owns(q, i)) interrupts++;
+      for (const q of queues.values()) interrupts += design.indicesOf(q).length;
       return summarizeFootprint(design.name, queues.size, interrupts, design.footprintItems());
     },
 

@@ -30,12 +30,15 @@ export class VectorMatrix {
   /** All CPUs' tables in one array, indexed cpu << 8 | vector, for the delivery path. */
   readonly #flat: Int32Array;
   readonly #allocated: Uint16Array;
+  /** Per CPU, no free device vector lies below this: keeps allocation O(1) as a CPU fills. */
+  readonly #hint: Uint16Array;
   #onlineMask: number;
 
   constructor(cpus: number) {
     this.cpus = cpus;
     this.#tables = [];
     this.#allocated = new Uint16Array(cpus);
+    this.#hint = new Uint16Array(cpus).fill(FIRST_EXTERNAL_VECTOR);
     this.#flat = new Int32Array(cpus * NR_VECTORS);
     for (let c = 0; c < cpus; c++) {
       const t = this.#flat.subarray(c * NR_VECTORS, (c + 1) * NR_VECTORS);
@@ -88,10 +91,11 @@ export class VectorMatrix {
   /** Binds the lowest free device vector on `cpu` to `virq`; returns the vector. */
   allocOn(cpu: number, virq: number): number {
     const t = this.#tables[cpu]!;
-    for (let v = FIRST_EXTERNAL_VECTOR; v < FIRST_SYSTEM_VECTOR; v++) {
+    for (let v = this.#hint[cpu]!; v < FIRST_SYSTEM_VECTOR; v++) {
       if (t[v] === 0) {
         t[v] = virq;
         this.#allocated[cpu]!++;
+        this.#hint[cpu] = v + 1;
         return v;
       }
     }
@@ -105,6 +109,7 @@ export class VectorMatrix {
     }
     t[vector] = 0;
     this.#allocated[cpu]!--;
+    if (vector < this.#hint[cpu]!) this.#hint[cpu] = vector;
   }
 
   /** Vectors in use per CPU, for resource snapshots. */

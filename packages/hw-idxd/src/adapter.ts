@@ -1,5 +1,6 @@
 import {
   FAULTED,
+  createQueueIrqCache,
   ImsimError,
   createSystem,
   describe,
@@ -13,6 +14,7 @@ import {
 import { encodeDescriptor } from "./descriptor.js";
 import { IdxdDevice, type IdxdCapabilities } from "./device.js";
 import { IdxdDriver } from "./driver.js";
+
 import { Memory } from "./memory.js";
 import * as R from "./registers.js";
 
@@ -67,12 +69,20 @@ function createInstance(strategyFactory: StrategyFactory, options: IdxdAdapterOp
   const strategy: ImsStrategy = driver.strategy;
   const ims = device.ims!;
   const desc = new Uint8Array(R.DESC_SIZE);
+  /** The raise descriptor's fields, reused: only the interrupt handle changes from call to call. */
+  const noop = { opcode: R.OPCODE_NOOP, flags: R.OP_FLAG_RCI, intHandle: 0 };
   const portal = R.portalOffset(ADAPTER_WQ, false, true);
 
+  const irqCache = createQueueIrqCache(strategy);
+
+  /**
+   * Store entry of queue index `index`. The caller has validated the handle (`strategy.pasidOf`
+   * throws what `strategy.irqs` would); a cache miss takes the strategy's lookup, with its errors.
+   */
   const storeIndexOf = (queue: Queue, index: number): number => {
-    const irq = strategy.irqs(queue).find((i) => i.index === index);
-    if (!irq) throw new ImsimError("ENOENT", `queue ${queue.name} has no interrupt at index ${describe(index)}`);
-    return irq.storeIndex;
+    const storeIndex = irqCache.storeIndexOf(queue, index);
+    if (storeIndex < 0) throw new ImsimError("ENOENT", `queue ${queue.name} has no interrupt at index ${describe(index)}`);
+    return storeIndex;
   };
 
   return {
@@ -89,15 +99,17 @@ function createInstance(strategyFactory: StrategyFactory, options: IdxdAdapterOp
     },
     /** A no-op descriptor with a completion interrupt on the queue's IMS entry, under the queue's PASID, run by the device. */
     raise(queue: Queue, index: number): DeliveryResult {
+      const pasid = strategy.pasidOf(queue) ?? -1; // validates the handle, as strategy.irqs would
       const storeIndex = storeIndexOf(queue, index);
-      const pasid = strategy.pasidOf(queue) ?? -1;
-      encodeDescriptor({ opcode: R.OPCODE_NOOP, flags: R.OP_FLAG_RCI, intHandle: driver.imsHandle(storeIndex) }, desc);
+      noop.intHandle = driver.imsHandle(storeIndex);
+      encodeDescriptor(noop, desc);
       device.lastDelivery = -1;
       device.submit(portal, desc, pasid);
       device.run();
       return device.lastDelivery === -1 ? FAULTED : device.lastDelivery;
     },
     writeAs(queue: Queue, index: number, forged: { requesterId?: number; pasid?: number }): DeliveryResult {
+      strategy.pasidOf(queue); // validates the handle, as strategy.irqs would
       const i = storeIndexOf(queue, index);
       return system.msiWrite(ims.addressLo(i), ims.addressHi(i), ims.data(i), forged.requesterId ?? ims.requesterId, forged.pasid ?? ims.pasid(i));
     },

@@ -19,7 +19,17 @@ export interface UserQueueOptions {
 /** A user descriptor: the driver-side fields (PASID, interrupt handle) are the queue's. */
 export type UserDescriptor = Omit<DescriptorInit, "pasid" | "intHandle" | "priv">;
 
-let nextClient = 0;
+/**
+ * Next client number per device, so that names (`dsa0-wq1-u0`, `u1`, ...) depend only on that
+ * device's history: deterministic for a fresh device, unique on it (across driver rebinds too).
+ */
+const nextClient = new WeakMap<object, number>();
+
+function takeClientNumber(device: object): number {
+  const n = nextClient.get(device) ?? 0;
+  nextClient.set(device, n + 1);
+  return n;
+}
 
 /**
  * A client of the IDXD character device (/dev/dsa/wqX.Y opened by a process): it submits with
@@ -50,7 +60,7 @@ export class IdxdUserQueue implements DriverChild {
     this.pasid = checkInt(options.pasid, 0, 0xfffff, "user queue PASID");
     this.memory = options.memory;
     const nvec = checkInt(options.nvec ?? 1, 1, 64, "user queue interrupts");
-    this.name = `${driver.name}-wq${options.wq}-u${nextClient++}`;
+    this.name = `${driver.name}-wq${options.wq}-u${takeClientNumber(driver.device)}`;
     this.#counts = new Uint32Array(nvec);
     const strategy = driver.strategy;
     const undo: (() => void)[] = [];

@@ -1,5 +1,6 @@
-import { ImsimError, type DeliveryResult, type Queue, type QueueOptions, type StrategyFactory } from "@imsim/core";
+import { ImsimError, createQueueIrqCache, type DeliveryResult, type Queue, type QueueOptions, type StrategyFactory } from "@imsim/core";
 import type { Capabilities, HardwareAdapter, HardwareInstance, HardwareOptions } from "@imsim/conformance";
+
 import { createNtbPair } from "./ntb-pair.js";
 import { NtbTransport } from "./transport.js";
 
@@ -29,12 +30,15 @@ export const ntbAdapter: HardwareAdapter = {
     const strategy = a.strategy;
     const supports: Capabilities = { pasid: false, interruptRemapping: true, dmaAliases: true, peerTrigger: true, link: true };
 
+    const irqCache = createQueueIrqCache(strategy);
+
     const entryOf = (queue: Queue, index: number): number => {
-      const irq = strategy.irqs(queue).find((i) => i.index === index);
-      if (!irq) throw new ImsimError("ENOENT", `queue ${queue.name} has no interrupt at index ${String(index)}`);
+      strategy.pasidOf(queue); // validates the handle, throwing what strategy.irqs would
+      const storeIndex = irqCache.storeIndexOf(queue, index);
+      if (storeIndex < 0) throw new ImsimError("ENOENT", `queue ${queue.name} has no interrupt at index ${String(index)}`);
       if (!pair.isLinkUp) throw new ImsimError("ENOLINK", `NTB link is down: host B cannot trigger ${queue.name}[${index}]`);
-      if (!a.isPublished(irq.storeIndex)) a.publish(irq.storeIndex);
-      return irq.storeIndex;
+      if (!a.isPublished(storeIndex)) a.publish(storeIndex);
+      return storeIndex;
     };
 
     return {

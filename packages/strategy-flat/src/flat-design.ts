@@ -85,6 +85,12 @@ export class FlatDesign implements StrategyDesign {
     return this.#row(queue).indices.has(queue.base + index);
   }
 
+  indicesOf(queue: QueueState): number[] {
+    const out: number[] = [];
+    for (const at of this.#row(queue).indices) out.push(at - queue.base);
+    return out.sort((a, b) => a - b);
+  }
+
   claimIndex(queue: QueueState, index: number): void {
     const at = queue.base + index;
     const row = this.#row(queue);

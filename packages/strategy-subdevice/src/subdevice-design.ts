@@ -104,6 +104,12 @@ export class SubdeviceDesign implements StrategyDesign {
     return this.#sub(queue).domain.desc(index) !== undefined;
   }
 
+  indicesOf(queue: QueueState): number[] {
+    const out: number[] = [];
+    for (const desc of this.#sub(queue).domain.descs()) out.push(desc.msiIndex);
+    return out;
+  }
+
   // The child's domain is the queue's: nothing to record per index.
   claimIndex(): void {}
   releaseIndex(): void {}

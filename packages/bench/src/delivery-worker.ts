@@ -1,0 +1,41 @@
+// Measures one cell's delivery in a worker thread of its own: a fresh V8 isolate, so that neither
+// design's figure depends on what the JIT saw of the other (or of anything measured before).
+import { parentPort, workerData } from "node:worker_threads";
+import { openCell } from "./cell-instance.js";
+import { resolveHardware } from "./hardware.js";
+import { STRATEGIES, type HardwareName, type StrategyName } from "./matrix.js";
+import { measureDelivery, prepareDelivery, type DeliveryFigures } from "./measure-perf.js";
+import { FILL_CPUS } from "./measure-scale.js";
+import type { TimingProfile } from "./timing.js";
+
+export interface DeliveryJob {
+  hardware: HardwareName;
+  strategy: StrategyName;
+  profile: TimingProfile;
+}
+
+export type DeliveryAnswer = { ok: true; figures: DeliveryFigures } | { ok: false; error: string };
+
+async function run(job: DeliveryJob): Promise<DeliveryAnswer> {
+  try {
+    const hw = await resolveHardware(job.hardware);
+    const cell = openCell(hw.adapter, STRATEGIES[job.strategy], FILL_CPUS);
+    try {
+      const subject = prepareDelivery(cell, `${job.strategy}/${job.hardware}`);
+      try {
+        return { ok: true, figures: measureDelivery([subject], job.profile, 1)[0]! };
+      } finally {
+        subject.release();
+      }
+    } finally {
+      cell.close();
+    }
+  } catch (e) {
+    return { ok: false, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+if (parentPort && workerData) {
+  const port = parentPort;
+  void run(workerData as DeliveryJob).then((answer) => port.postMessage(answer));
+}
