@@ -9,7 +9,7 @@ import { ImsimError, checkInt } from "./errors.js";
  * allocating. A PASID of -1 means "no PASID" (the entry's PASID-enable bit is clear).
  */
 export interface MessageStore {
-  /** Chip name stem for domains and /proc/interrupts, e.g. "PCI-MSIX", "IDXD-IMS". */
+  /** Chip name stem for domains and /proc/interrupts, e.g. "PCI-MSIX", "PCI-IDXD". */
   readonly chipName: string;
   /** Number of entries (the domain's hwsize). */
   readonly size: number;

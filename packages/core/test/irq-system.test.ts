@@ -481,7 +481,7 @@ describe("interrupt remapping faults", () => {
   it("PASID-tagged IMS entries deliver when the IRTE carries the same PASID and fault on a change behind its back", () => {
     const sys = createSystem({ interruptRemapping: true });
     const dev = sys.addPciDevice({ bdf: "0000:6a:01.0" });
-    const store = new Entry16Store({ chipName: "IDXD-IMS", size: 8, requesterId: 0x6a08, pasid: true });
+    const store = new Entry16Store({ chipName: "PCI-IDXD", size: 8, requesterId: 0x6a08, pasid: true });
     const domain = sys.createMsiDomain(dev, { domainId: 1, store, kind: "ims", pasidOf: () => 0x42 });
     const { virq } = domain.allocAt(3);
     const h = counter();
@@ -527,7 +527,7 @@ describe("device removal", () => {
     const initial = sys.snapshot();
     const host = sys.addPciDevice({ bdf: "0000:6a:01.0" });
     const msix = sys.createMsiDomain(host, { domainId: 0, store: createMsixTable(4, 0x6a08), kind: "msix" });
-    const ims = new Entry16Store({ chipName: "IDXD-IMS", size: 16, requesterId: 0x6a08, pasid: true });
+    const ims = new Entry16Store({ chipName: "PCI-IDXD", size: 16, requesterId: 0x6a08, pasid: true });
     const child = sys.addDevice({ name: "wq0.0", bus: "subdevice", parent: host });
     const grandchild = sys.addDevice({ name: "wq0.0.0", bus: "subdevice", parent: child });
     const childDomain = sys.createMsiDomain(child, { domainId: 1, store: new StoreSlice(ims, 0, 8), kind: "ims" });

@@ -17,7 +17,7 @@ import { expectCode } from "./support/helpers.js";
 
 function imsStore(size: number, view?: DataView, offset?: number): Entry16Store {
   return new Entry16Store({
-    chipName: "IDXD-IMS",
+    chipName: "PCI-IDXD",
     size,
     requesterId: 0x6a08,
     pasid: true,
@@ -158,7 +158,7 @@ describe("StoreSlice", () => {
     const slice = new StoreSlice(store, 4, 8);
     expect(slice.size).toBe(8);
     expect(slice.base).toBe(4);
-    expect(slice.chipName).toBe("IDXD-IMS");
+    expect(slice.chipName).toBe("PCI-IDXD");
     expect(slice.requesterId).toBe(0x6a08);
     expect(slice.supportsPasid).toBe(true);
     slice.writeMessage(0, 0xfee00000, 0, 0x30);

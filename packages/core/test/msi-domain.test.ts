@@ -275,10 +275,10 @@ describe("MsiDomain creation and removal", () => {
     const sys = createSystem();
     const dev = sys.addPciDevice({ bdf: "0000:05:00.0" });
     const msi = sys.createMsiDomain(dev, { domainId: 0, store: new Entry16Store({ chipName: "PCI-MSI", size: 2, requesterId: 0x500, pasid: false }), kind: "msi" });
-    const ims = sys.createMsiDomain(dev, { domainId: 1, store: new Entry16Store({ chipName: "IDXD-IMS", size: 2, requesterId: 0x500, pasid: true }), kind: "ims" });
+    const ims = sys.createMsiDomain(dev, { domainId: 1, store: new Entry16Store({ chipName: "PCI-IDXD", size: 2, requesterId: 0x500, pasid: true }), kind: "ims" });
     expect(msi.busToken).toBe(DOMAIN_BUS_PCI_DEVICE_MSI);
     expect(ims.busToken).toBe(DOMAIN_BUS_PCI_DEVICE_IMS);
-    expect(ims.name).toBe("IDXD-IMS-0000:05:00.0-15");
+    expect(ims.name).toBe("PCI-IDXD-0000:05:00.0-15");
     const other = sys.addPciDevice({ bdf: "0000:06:00.0" });
     expect(sys.createMsiDomain(other, { domainId: 0, store: createMsixTable(2, 0x600), kind: "msix", busToken: 99 }).name).toBe("PCI-MSIX-0000:06:00.0-99");
     expect(sys.msiDomain(dev, MSI_SECONDARY_DOMAIN)).toBe(ims);
@@ -318,7 +318,7 @@ describe("MsiDomain creation and removal", () => {
   it("two domains over overlapping slices of one store never hand out one entry twice", () => {
     const sys = createSystem();
     const host = sys.addPciDevice({ bdf: "0000:6a:01.0" });
-    const store = new Entry16Store({ chipName: "IDXD-IMS", size: 16, requesterId: 0x6a08, pasid: true });
+    const store = new Entry16Store({ chipName: "PCI-IDXD", size: 16, requesterId: 0x6a08, pasid: true });
     const whole = sys.createMsiDomain(host, { domainId: 1, store, kind: "ims" });
     const child = sys.addDevice({ name: "wq0.0", bus: "subdevice", parent: host });
     const slice = sys.createMsiDomain(child, { domainId: 1, store: new StoreSlice(store, 4, 4), kind: "ims" });
@@ -341,7 +341,7 @@ describe("MsiDomain message rewrites", () => {
   it("writes the PASID from pasidOf with the message, and rewrite() picks up a change", () => {
     const sys = createSystem({ cpus: 2 });
     const dev = sys.addPciDevice({ bdf: "0000:6a:01.0" });
-    const store = new Entry16Store({ chipName: "IDXD-IMS", size: 4, requesterId: 0x6a08, pasid: true });
+    const store = new Entry16Store({ chipName: "PCI-IDXD", size: 4, requesterId: 0x6a08, pasid: true });
     let pasid = 0x1234;
     const domain = sys.createMsiDomain(dev, { domainId: 1, store, kind: "ims", pasidOf: () => pasid });
     domain.allocAt(2);
@@ -359,7 +359,7 @@ describe("MsiDomain message rewrites", () => {
   it("a PASID above 20 bits from pasidOf fails the allocation with EINVAL and no trace", () => {
     const sys = createSystem();
     const dev = sys.addPciDevice({ bdf: "0000:6a:01.0" });
-    const store = new Entry16Store({ chipName: "IDXD-IMS", size: 4, requesterId: 0x6a08, pasid: true });
+    const store = new Entry16Store({ chipName: "PCI-IDXD", size: 4, requesterId: 0x6a08, pasid: true });
     const domain = sys.createMsiDomain(dev, { domainId: 1, store, kind: "ims", pasidOf: () => 1 << 20 });
     expectCleanFailure(sys, domain, () => domain.allocAt(0), "EINVAL");
   });

@@ -150,7 +150,7 @@ describe("sysfs view", () => {
     const msi = sys.createMsiDomain(dev, { domainId: 0, store: new Entry16Store({ chipName: "PCI-MSI", size: 2, requesterId: 0x500, pasid: false }), kind: "msi" });
     const v = msi.allocAt(0).virq;
     const child = sys.addDevice({ name: "wq0.0", bus: "subdevice", parent: dev });
-    const ims = sys.createMsiDomain(child, { domainId: 1, store: new Entry16Store({ chipName: "IDXD-IMS", size: 4, requesterId: 0x500, pasid: true }), kind: "ims" });
+    const ims = sys.createMsiDomain(child, { domainId: 1, store: new Entry16Store({ chipName: "PCI-IDXD", size: 4, requesterId: 0x500, pasid: true }), kind: "ims" });
     const cv = ims.allocAt(0).virq;
     const hidden = sys.addPciDevice({ bdf: "0000:06:00.0" });
     sys.createMsiDomain(hidden, { domainId: 0, store: createMsixTable(2, 0x600), kind: "msix", devSysfs: false }).allocAt(0);
@@ -166,7 +166,7 @@ describe("sysfs view", () => {
   it("a device whose MSI-X is in use reads 'msix' in every msi_irqs file, IMS ones included", () => {
     const sys = createSystem();
     const { dev, domain } = addMsixDevice(sys, "0000:6a:01.0", 4);
-    const ims = sys.createMsiDomain(dev, { domainId: 1, store: new Entry16Store({ chipName: "IDXD-IMS", size: 4, requesterId: 0x6a08, pasid: true }), kind: "ims" });
+    const ims = sys.createMsiDomain(dev, { domainId: 1, store: new Entry16Store({ chipName: "PCI-IDXD", size: 4, requesterId: 0x6a08, pasid: true }), kind: "ims" });
     const iv = ims.allocAt(0).virq;
     const view = new SysfsView(sys);
     expect(view.read(`${dev.sysfsPath}/msi_irqs/${iv}`)).toBe("msi\n");

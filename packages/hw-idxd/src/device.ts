@@ -14,7 +14,11 @@ import type { Memory } from "./memory.js";
 import { allOnes, isValidAccess, readLE, toBytesLE, type Mmio, type MmioWidth } from "./mmio.js";
 import * as R from "./registers.js";
 
-/** What the device reports in its capability registers. Defaults: a Sapphire/Emerald Rapids DSA 1.0. */
+/**
+ * What the device reports in its capability registers. Defaults: the counts a DSA 1.0 on an Emerald
+ * Rapids Xeon reports (research/linux.md §4; Sapphire Rapids assumed the same, not verified); the
+ * MSI-X table size (misc + one per WQ) is imsim's choice.
+ */
 export interface IdxdCapabilities {
   /** Work queues (WQCAP.num_wqs); default 8. */
   numWqs: number;
@@ -202,7 +206,7 @@ export class IdxdDevice implements Mmio {
     this.msix = createMsixTable(caps.msixVectors, this.pci.requesterId);
     this.ims =
       caps.imsEntries > 0
-        ? new Entry16Store({ chipName: "IDXD-IMS", size: caps.imsEntries, requesterId: this.pci.requesterId, pasid: true, view: this.#view, offset: this.imsOffset })
+        ? new Entry16Store({ chipName: R.IMS_CHIP_NAME, size: caps.imsEntries, requesterId: this.pci.requesterId, pasid: true, view: this.#view, offset: this.imsOffset })
         : undefined;
     this.#initRegisters();
   }
@@ -779,7 +783,7 @@ export class IdxdDevice implements Mmio {
     if (status === R.COMP_SUCCESS) {
       const r = this.#operate(opcode, d, o, mem);
       status = r;
-      if (status === R.COMP_PAGE_FAULT_NOBOF || status === (R.COMP_PAGE_FAULT_NOBOF | R.COMP_STATUS_WRITE)) faultAddr = BigInt(this.#faultAddr);
+      if (status === R.COMP_PAGE_FAULT_NOBOF || status === (R.COMP_PAGE_FAULT_NOBOF | R.COMP_STATUS_WRITE)) faultAddr = this.#faultAddr;
     }
 
     // Report: a record when one is requested (RCR) or, with a valid record address, on any error;
@@ -819,12 +823,16 @@ export class IdxdDevice implements Mmio {
     return !this.caps.intHandles || this.#grantedMsix[handle] === 1;
   }
 
-  #faultAddr = 0;
+  #faultAddr = 0n;
 
-  /** Checks that [a, a+n) is mapped; records the first faulting address. */
-  #mapped(mem: Memory | undefined, a: number, n: number): boolean {
+  /**
+   * Checks that [a, a+n) is mapped, `a` being the descriptor's address field at `o + field`; records
+   * the first faulting address. An address of 2^53 or more (`a` is Infinity, see #u64) is reported
+   * exactly, read back from the descriptor (the fault path may allocate; the success path does not).
+   */
+  #mapped(mem: Memory | undefined, a: number, n: number, d: DataView, o: number, field: number): boolean {
     if (mem !== undefined && mem.inRange(a, n)) return true;
-    this.#faultAddr = !Number.isFinite(a) ? 0 : mem === undefined || a >= mem.size ? a : mem.size;
+    this.#faultAddr = !Number.isFinite(a) ? d.getBigUint64(o + field, true) : BigInt(mem === undefined || a >= mem.size ? a : mem.size);
     return false;
   }
 
@@ -840,8 +848,8 @@ export class IdxdDevice implements Mmio {
       case R.OPCODE_DRAIN:
         return R.COMP_SUCCESS;
       case R.OPCODE_MEMMOVE: {
-        if (!this.#mapped(mem, src, size)) return fault;
-        if (!this.#mapped(mem, dst, size)) return fault | R.COMP_STATUS_WRITE;
+        if (!this.#mapped(mem, src, size, d, o, D_SRC)) return fault;
+        if (!this.#mapped(mem, dst, size, d, o, D_DST)) return fault | R.COMP_STATUS_WRITE;
         const m = mem!;
         const buf = this.#chunkA;
         if (dst <= src || dst >= src + size) {
@@ -861,7 +869,7 @@ export class IdxdDevice implements Mmio {
         return R.COMP_SUCCESS;
       }
       case R.OPCODE_MEMFILL: {
-        if (!this.#mapped(mem, dst, size)) return fault | R.COMP_STATUS_WRITE;
+        if (!this.#mapped(mem, dst, size, d, o, D_DST)) return fault | R.COMP_STATUS_WRITE;
         const buf = this.#chunkA;
         for (let i = 0; i < CHUNK; i++) buf[i] = d.getUint8(o + D_SRC + (i & 7));
         for (let done = 0; done < size; done += CHUNK) mem!.writeFrom(dst + done, buf, 0, Math.min(CHUNK, size - done));
@@ -869,7 +877,7 @@ export class IdxdDevice implements Mmio {
         return R.COMP_SUCCESS;
       }
       case R.OPCODE_COMPARE: {
-        if (!this.#mapped(mem, src, size) || !this.#mapped(mem, dst, size)) return fault;
+        if (!this.#mapped(mem, src, size, d, o, D_SRC) || !this.#mapped(mem, dst, size, d, o, D_DST)) return fault;
         const a = this.#chunkA;
         const b = this.#chunkB;
         let diff = -1;
@@ -893,7 +901,7 @@ export class IdxdDevice implements Mmio {
         return R.COMP_SUCCESS;
       }
       case R.OPCODE_CRCGEN: {
-        if (!this.#mapped(mem, src, size)) return fault;
+        if (!this.#mapped(mem, src, size, d, o, D_SRC)) return fault;
         let crc = d.getUint32(o + D_OP_SPECIFIC, true);
         const buf = this.#chunkA;
         for (let done = 0; done < size; done += CHUNK) {

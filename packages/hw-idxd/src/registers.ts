@@ -222,6 +222,12 @@ export const MSIX_PERM_WRITABLE = 0xfffff00c;
 /** IMS entry: 16 bytes {addr lo, addr hi, data, ctrl}; ctrl mask b0, PASID enable b3, PASID 31:12 (irq-pci-intel-idxd.c, unmerged). */
 export const IMS_ENTRY_SIZE = 16;
 export const IMS_CTRL_WRITABLE = 0xfffff009;
+/**
+ * irq_chip name of the IDXD IMS domain template (`.chip.name = "PCI-IDXD"` in tglx's unmerged
+ * drivers/irqchip/irq-pci-intel-idxd.c, Nov 2022; research/linux.md §4). Per-device MSI domains name
+ * their chip "<parent prefix><chip name>-<dev name>", so /proc/interrupts shows IR-PCI-IDXD-0000:6a:01.0.
+ */
+export const IMS_CHIP_NAME = "PCI-IDXD";
 
 // ------------------------------------------------------------------ portals (BAR2)
 
@@ -285,7 +291,11 @@ export const COMP_ADDR_ALIGN = 0x1c;
 export const COMP_STATUS_WRITE = 0x80;
 export const COMP_STATUS_MASK = 0x7f;
 
-/** Completion record (struct dsa_completion_record): status 0, result 1, fault_info 2, bytes_completed 4, fault_addr 8, crc_val / invalid_flags 16. */
+/**
+ * Completion record (struct dsa_completion_record): status 0, result 1, bytes_completed 4,
+ * fault_addr 8, crc_val / invalid_flags (24 bits) 16. Bytes 2-3 are `rsvd` in the uapi struct:
+ * CR_FAULT_INFO (byte 2) is imsim's name for a byte the model never writes (it reads 0).
+ */
 export const CR_STATUS = 0;
 export const CR_RESULT = 1;
 export const CR_FAULT_INFO = 2;

@@ -17,9 +17,9 @@ describe.each(STRATEGIES)("views and teardown with the %s strategy", (name, stra
     expect(line("idxd-misc")).toMatch(/^ *\d+: +0 +0 +0 +0 +IR-PCI-MSIX-0000:6a:01\.0 +0-edge +idxd-misc$/);
     expect(line("idxd-portal")).toMatch(/IR-PCI-MSIX-0000:6a:01\.0 +1-edge +idxd-portal$/);
     const imsOwner = (q: string) => (name === "subdevice" ? q : "0000:6a:01.0");
-    expect(line("vfio-msix[1](vdsa0)")).toContain(`IR-IDXD-IMS-${imsOwner("vdsa0")} `);
+    expect(line("vfio-msix[1](vdsa0)")).toContain(`IR-PCI-IDXD-${imsOwner("vdsa0")} `);
     const userLine = line(user.name);
-    expect(userLine).toContain(`IR-IDXD-IMS-${imsOwner(user.name)} `);
+    expect(userLine).toContain(`IR-PCI-IDXD-${imsOwner(user.name)} `);
     expect(userLine.trim().split(/\s+/).slice(1, 5).map(Number).reduce((a, b) => a + b)).toBe(1);
 
     const sysfs = new SysfsView(system);
@@ -29,7 +29,7 @@ describe.each(STRATEGIES)("views and teardown with the %s strategy", (name, stra
     expect(sysfs.read(`/sys/bus/pci/devices/0000:6a:01.0/msi_irqs/${driver.miscVirq}`)).toBe("msix\n");
     const guestVirq = driver.strategy.irqs(vdev.queue)[0]!.virq;
     expect(sysfs.list(driver.strategy.queueSysfsDir(vdev.queue))).toEqual([String(guestVirq)]);
-    expect(sysfs.read(`/sys/kernel/irq/${guestVirq}/chip_name`)).toBe(`IR-IDXD-IMS-${imsOwner("vdsa0")}\n`);
+    expect(sysfs.read(`/sys/kernel/irq/${guestVirq}/chip_name`)).toBe(`IR-PCI-IDXD-${imsOwner("vdsa0")}\n`);
     expect(sysfs.read(`/sys/kernel/irq/${guestVirq}/actions`)).toBe("vfio-msix[1](vdsa0)\n");
     // The guest's second vector appears in the queue's directory only once the guest enables it.
     vdev.guest.enableVector(2, () => {});

@@ -5,7 +5,7 @@ import { createStrategy } from "../src/index.js";
 function setup(interruptRemapping = true) {
   const system = createSystem({ cpus: 2, interruptRemapping });
   const host = system.addPciDevice({ bdf: "0000:6a:01.0" });
-  const store = new Entry16Store({ chipName: "IDXD-IMS", size: 64, requesterId: host.requesterId, pasid: true });
+  const store = new Entry16Store({ chipName: "PCI-IDXD", size: 64, requesterId: host.requesterId, pasid: true });
   const strategy = createStrategy(system, host, store);
   return { system, host, store, strategy };
 }
@@ -17,7 +17,7 @@ describe("design B: the host keeps every descriptor", () => {
     strategy.createQueue({ name: "wq0.1", nvec: 2 });
     expect(system.devices()).toEqual([host]);
     const ims = system.msiDomain(host, 1)!;
-    expect(ims.name).toBe("IR-IDXD-IMS-0000:6a:01.0-15");
+    expect(ims.name).toBe("IR-PCI-IDXD-0000:6a:01.0-15");
     expect(ims.allocated).toBe(4);
   });
 
@@ -28,7 +28,7 @@ describe("design B: the host keeps every descriptor", () => {
     system.requestIrq(irq.virq, "guest", () => {});
     expect(irq.msiIndex).toBe(40);
     expect(irq.index).toBe(0);
-    expect(procInterrupts(system)).toMatch(/IR-IDXD-IMS-0000:6a:01\.0\s+40-edge\s+guest/);
+    expect(procInterrupts(system)).toMatch(/IR-PCI-IDXD-0000:6a:01\.0\s+40-edge\s+guest/);
   });
 
   it("lists every interrupt in the host's msi_irqs, and one queue's in its extra attribute group", () => {

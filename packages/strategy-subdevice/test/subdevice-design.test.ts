@@ -5,7 +5,7 @@ import { createStrategy } from "../src/index.js";
 function setup(interruptRemapping = true) {
   const system = createSystem({ cpus: 2, interruptRemapping });
   const host = system.addPciDevice({ bdf: "0000:6a:01.0" });
-  const store = new Entry16Store({ chipName: "IDXD-IMS", size: 64, requesterId: host.requesterId, pasid: true });
+  const store = new Entry16Store({ chipName: "PCI-IDXD", size: 64, requesterId: host.requesterId, pasid: true });
   const strategy = createStrategy(system, host, store);
   return { system, host, store, strategy };
 }
@@ -23,7 +23,7 @@ describe("design A: a queue is a child device", () => {
     expect(child.parent).toBe(host);
     expect(child.sysfsPath).toBe("/sys/devices/pci0000:6a/0000:6a:01.0/wq0.0");
     const domains = system.domains().filter((d) => d.device === child);
-    expect(domains.map((d) => d.name)).toEqual(["IR-IDXD-IMS-wq0.0-15"]);
+    expect(domains.map((d) => d.name)).toEqual(["IR-PCI-IDXD-wq0.0-15"]);
     expect(domains[0]!.hwsize).toBe(8);
   });
 
@@ -48,7 +48,7 @@ describe("design A: a queue is a child device", () => {
     system.requestIrq(irq!.virq, "guest", () => {});
     expect(irq!.msiIndex).toBe(0);
     expect(irq!.storeIndex).toBe(40);
-    expect(procInterrupts(system)).toMatch(/IR-IDXD-IMS-wq0\.0\s+0-edge\s+guest/);
+    expect(procInterrupts(system)).toMatch(/IR-PCI-IDXD-wq0\.0\s+0-edge\s+guest/);
   });
 
   it("resolves the requester id once, when the child is created", () => {

@@ -87,7 +87,7 @@ describe("installed from packed tarballs, outside the workspace", () => {
     const r = node(app, ["esm.mjs"]);
     expect(r.output).toContain("strategy subdevice handled 3");
     expect(r.output).toMatch(/^\s+CPU0\s+CPU1/m);
-    expect(r.output).toMatch(/IR-IDXD-IMS-\S+\s+1-edge\s+idxd-q1/);
+    expect(r.output).toMatch(/IR-PCI-IDXD-\S+\s+1-edge\s+idxd-q1/);
     expect(r.status).toBe(0);
   });
 
@@ -96,7 +96,7 @@ describe("installed from packed tarballs, outside the workspace", () => {
     const r = node(app, ["cjs.cjs"]);
     expect(r.output).toContain("cjs handled 1");
     expect(r.output).toContain("error recognised true");
-    expect(r.output).toMatch(/IR-IDXD-IMS-\S+\s+\d+-edge\s+idxd-cjs/);
+    expect(r.output).toMatch(/IR-PCI-IDXD-\S+\s+\d+-edge\s+idxd-cjs/);
     expect(r.status).toBe(0);
   });
 
