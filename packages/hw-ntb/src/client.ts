@@ -145,10 +145,16 @@ export class NtbClient {
     return this.transport.peerDescriptor(this.peerSlot(qp, vector));
   }
 
-  /** Triggers the PEER's interrupt `vector` of queue pair `qp`. ENOLINK while the link is down, ENOENT when not published. */
+  /**
+   * Triggers the PEER's interrupt `vector` of queue pair `qp`. ENOLINK while the link is down, ENOENT
+   * when not published, EINVAL for a queue pair or vector outside this client (which would otherwise
+   * name another queue pair's or client's slot). Hot path: plain comparisons, no allocation unless it throws.
+   */
   trigger(qp: number, vector: number): NtbWriteResult {
     if (this.#destroyed) throw new ImsimError("ENODEV", `client ${this.name} has been destroyed`);
-    return this.transport.triggerSlot((this.firstQp + qp) * this.transport.vectorsPerQp + vector);
+    const v = this.transport.vectorsPerQp;
+    if (!Number.isInteger(qp) || !Number.isInteger(vector) || qp < 0 || qp >= this.queuePairs || vector < 0 || vector >= v) this.peerSlot(qp, vector); // throws EINVAL
+    return this.transport.triggerSlot((this.firstQp + qp) * v + vector);
   }
 
   /** Like trigger, but kept while the link is down and issued once after it returns. */

@@ -21,7 +21,7 @@ export interface NtbMsiDesc {
  * - setupMws: points that inbound window at the MSI address range (ntb_msi_setup_mws: the first
  *   interrupt's address aligned down to the window's address alignment, size 32 KiB rounded up to
  *   the size alignment and then raised to the window's maximum, as the kernel's max() does), and
- *   records [base, end);
+ *   records [base, end) with end = base + 32 KiB (the kernel's mw_min_size, never raised by max());
  * - descOf: ntb_msi_set_desc, EINVAL (the kernel's EFAULT) when the message address is outside
  *   [base, end);
  * - peerTrigger: ntb_msi_peer_trigger, a 32-bit write of `data` at `addrOffset` of the window.
@@ -62,7 +62,10 @@ export class NtbMsi {
     size = Math.max(size, align.sizeMax);
     this.ntb.mwSetTrans(this.widx, base, size);
     this.#base = base;
-    this.#end = base + size;
+    // end_addr = addr + mw_min_size, and mw_min_size starts at SZ_32K and only ever takes a smaller
+    // mw_size, which max() above never produces: descriptors are accepted in the first 32 KiB only,
+    // however large the translated window is (drivers/ntb/msi.c ntb_msi_setup_mws).
+    this.#end = base + Math.min(NTB_MSI_MIN_WINDOW, size);
   }
 
   /** ntb_msi_clear_mws(). */
@@ -87,7 +90,11 @@ export class NtbMsi {
     return out;
   }
 
-  /** ntb_msi_peer_trigger(): writes the descriptor's data into the peer's window (through this host's aperture). */
+  /**
+   * ntb_msi_peer_trigger(): writes the descriptor's data into the peer's window (through this host's
+   * aperture). The kernel indexes a u32 array (addr_offset / 4); x86 MSI addresses keep bits 1:0
+   * reserved, so real offsets are multiples of 4 and the offset is used as given here.
+   */
   peerTrigger(addrOffset: number, data: number): NtbWriteResult {
     return this.ntb.peerMwWrite32(this.widx, addrOffset, data);
   }

@@ -4,8 +4,12 @@ import { WRITE_DEFERRED, type NtbDevice, type NtbWriteResult } from "./ntb-devic
 import { NtbClient, type NtbClientOptions } from "./client.js";
 
 // Scratchpad layout of ntb_transport (drivers/ntb/ntb_transport.c): VERSION, QP_LINKS, NUM_QPS,
-// NUM_MWS, then a high/low size pair per memory window from MW0_SZ_HIGH; the MSI descriptors follow
-// at msi_spad_offset = MW0_SZ_HIGH + 2 * mw_count, two per queue pair: addr_offset, then data.
+// NUM_MWS, then a high/low size pair per data memory window from MW0_SZ_HIGH; the MSI descriptors
+// follow at msi_spad_offset = MW0_SZ_HIGH + 2 * mw_count, two per queue pair: addr_offset, then data.
+// mw_count there is the number of DATA windows: ntb_transport_probe takes the last window for MSI
+// (mw_count -= 1) before it computes msi_spad_offset. The header registers are written into the
+// peer's scratchpads (ntb_peer_spad_write in ntb_transport_link_work), the descriptors into the
+// local ones (ntb_spad_write in ntb_transport_setup_qp_msi), read back with ntb_peer_spad_read.
 export const SPAD_VERSION = 0;
 export const SPAD_QP_LINKS = 1;
 export const SPAD_NUM_QPS = 2;
@@ -20,8 +24,15 @@ export const TRANSPORT_VERSION = 1;
  * have the format bits set, so their offset is never 0).
  */
 export const DESC_INVALID = 0xffffffff;
-/** Doorbell bit that says "my MSI descriptors changed, read them again" (ntb_transport's msi_db_mask). */
-export const MSI_DB_BIT_DEFAULT = 15;
+/**
+ * Doorbell bit that says "my MSI descriptors changed, read them again": ntb_transport_probe takes
+ * qp_count = ilog2(ntb_db_valid_mask()), minus one with MSI, and msi_db_mask = 1 << qp_count
+ * (drivers/ntb/ntb_transport.c). 16 doorbells (mask 0xffff): bit 14. At least bit 0 here.
+ */
+export function defaultMsiDoorbellBit(dbValidMask: number): number {
+  const ilog2 = 31 - Math.clz32(dbValidMask);
+  return Math.max(0, ilog2 - 1);
+}
 
 export interface NtbTransportOptions {
   /**
@@ -30,7 +41,7 @@ export interface NtbTransportOptions {
    * ntb_transport's layout (spad qp*2 + offset = addr_offset, next = data).
    */
   vectorsPerQp?: number;
-  /** Doorbell bit used to announce descriptor changes, default 15 (must exist on the port). */
+  /** Doorbell bit used to announce descriptor changes, default ntb_transport's msi_db_mask bit (defaultMsiDoorbellBit; 14 with 16 doorbells). */
   msiDoorbellBit?: number;
   strategyOptions?: StrategyOptions;
 }
@@ -62,8 +73,11 @@ export interface NtbTransportStats {
  * - a message rewrite (affinity change, CPU offline; without interrupt remapping the address/data
  *   change) reaches the MSI-X table's write hook, the model's write_msi_msg callback, and the
  *   descriptor is re-published at once, as ntb_msi_write_msg -> desc_changed does;
- * - link down clears the window and the scratchpads (ntb_transport_link_cleanup) and forgets the
- *   peer's descriptors; link up sets the window up again and re-publishes everything.
+ * - link down zeroes the scratchpads (ntb_transport_link_cleanup) and forgets the peer's
+ *   descriptors; it also clears the MSI window (ntb_msi_clear_mws), which is this model's choice:
+ *   ntb_transport leaves that translation in place and only redoes ntb_msi_setup_mws on the next
+ *   link up (ntb_msi_clear_mws is called by ntb_msi_test on remove). Link up sets the window up
+ *   again and re-publishes everything.
  */
 export class NtbTransport {
   readonly ntb: NtbDevice;
@@ -94,10 +108,11 @@ export class NtbTransport {
     this.ntb = ntb;
     const store = ntb.store;
     this.vectorsPerQp = checkInt(options.vectorsPerQp ?? 1, 1, store.size, "vectors per queue pair");
-    this.msiDbBit = checkInt(options.msiDoorbellBit ?? MSI_DB_BIT_DEFAULT, 0, 30, "MSI doorbell bit");
+    this.msiDbBit = checkInt(options.msiDoorbellBit ?? defaultMsiDoorbellBit(ntb.dbValidMask), 0, 30, "MSI doorbell bit");
     if (((ntb.dbValidMask >>> this.msiDbBit) & 1) === 0) throw new ImsimError("EINVAL", `doorbell bit ${this.msiDbBit} does not exist on ${ntb.name}`);
     this.msi = new NtbMsi(ntb);
-    this.spadOffset = SPAD_MW0_SZ_HIGH + 2 * ntb.mwCount;
+    // msi_spad_offset over the data windows only: the MSI window (the last one) has no size pair.
+    this.spadOffset = SPAD_MW0_SZ_HIGH + 2 * (ntb.mwCount - 1);
     this.slots = Math.floor((ntb.spadCount - this.spadOffset) / 2);
     if (this.slots < store.size) {
       throw new ImsimError("EINVAL", `${ntb.spadCount} scratchpads hold ${Math.max(this.slots, 0)} descriptors; the MSI-X table of ${ntb.pciFunction.name} has ${store.size} entries`);
@@ -280,9 +295,10 @@ export class NtbTransport {
   #linkUp(): void {
     if (this.#dead || this.#disposed) return;
     const ntb = this.ntb;
-    ntb.spadWrite(SPAD_VERSION, TRANSPORT_VERSION);
-    ntb.spadWrite(SPAD_NUM_QPS, this.#qpOwner.length);
-    ntb.spadWrite(SPAD_NUM_MWS, ntb.mwCount);
+    // ntb_transport_link_work sends its header to the peer's scratchpads (data windows only).
+    ntb.peerSpadWrite(SPAD_NUM_MWS, ntb.mwCount - 1);
+    ntb.peerSpadWrite(SPAD_NUM_QPS, this.#qpOwner.length);
+    ntb.peerSpadWrite(SPAD_VERSION, TRANSPORT_VERSION);
     for (let s = 0; s < this.slots; s++) ntb.spadWrite(this.spadOffset + 2 * s, DESC_INVALID);
     let first = -1;
     for (let e = 0; e < this.#registered.length && first < 0; e++) if (this.#registered[e] === 1) first = e;
@@ -305,7 +321,8 @@ export class NtbTransport {
   #linkDown(): void {
     this.#peerValid.fill(0);
     if (this.#dead) return;
-    // ntb_msi_clear_mws and ntb_transport_link_cleanup (scratchpads zeroed).
+    // ntb_transport_link_cleanup zeroes the scratchpads; clearing the MSI window too is the model's
+    // choice (ntb_transport does not call ntb_msi_clear_mws), so nothing reaches this host while down.
     this.msi.clearMws();
     this.ntb.spadClear();
   }

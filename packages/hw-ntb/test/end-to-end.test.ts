@@ -29,6 +29,11 @@ function setup(factory: StrategyFactory, options: NtbPairOptions = {}, ir = true
 
 const fresh = createSystem({ cpus: 4, interruptRemapping: true }).snapshot();
 
+/** Interrupts delivered on a transport's host so far. */
+function pairCount(t: NtbTransport): number {
+  return t.ntb.system.stats.delivered;
+}
+
 for (const [name, factory] of [["subdevice", subdevice], ["flat", flat]] as const) {
   describe(`end to end with the ${name} strategy`, () => {
     test("both directions, many queues: each trigger runs exactly the peer's handler of that queue pair and vector", () => {
@@ -86,6 +91,37 @@ for (const [name, factory] of [["subdevice", subdevice], ["flat", flat]] as cons
       expect(hits.A.filter((h) => h === "net0.0")).toHaveLength(3);
       pair.flap();
       expect(hits.A).toHaveLength(4);
+    });
+
+    test("a trigger naming a queue pair or vector outside the client is refused, never landing on another queue pair's or client's interrupt", () => {
+      const { ta, tb, hits } = setup(factory);
+      ta.client("net").grow(1); // net qp1 vector 1 exists, so slot arithmetic alone would find it
+      const net = tb.client("net");
+      for (const [qp, v] of [[0, 4], [0, 5], [3, 0], [-1, 4], [0, -3], [0, 1.5], ["0" as unknown as number, 0]] as const) {
+        expect(code(() => net.trigger(qp, v))).toBe("EINVAL");
+      }
+      expect(hits.A).toEqual([]);
+      expect(pairCount(ta)).toBe(0);
+      expect(net.trigger(1, 1)).toBe(DELIVERED);
+      expect(hits.A).toEqual(["net1.1"]);
+    });
+
+    test("on-demand growth across link flaps: grown while up or down, the new descriptors are re-published on link up", () => {
+      const { pair, ta, tb, hits } = setup(factory);
+      const net = ta.client("net");
+      net.grow(0); // while up: vector 1
+      pair.disconnect();
+      const grown = net.grow(2); // while down: vector 1 of qp2, registered, not yet published
+      expect(grown.index).toBe(1);
+      expect(tb.client("net").peerDescriptor(2, 1)).toBeUndefined();
+      expect(code(() => tb.client("net").trigger(2, 1))).toBe("ENOLINK");
+      pair.connect();
+      expect(tb.client("net").peerDescriptor(0, 1)).toBeDefined();
+      expect(tb.client("net").peerDescriptor(2, 1)).toBeDefined();
+      expect([tb.client("net").trigger(0, 1), tb.client("net").trigger(2, 1), tb.client("net").trigger(2, 0)]).toEqual([DELIVERED, DELIVERED, DELIVERED]);
+      pair.flap();
+      expect(tb.client("net").trigger(2, 1)).toBe(DELIVERED);
+      expect(hits.A).toEqual(["net0.1", "net2.1", "net2.0", "net2.1"]);
     });
 
     test("a stale descriptor is refused by interrupt remapping and reaches no handler", () => {
@@ -239,6 +275,18 @@ for (const [name, factory] of [["subdevice", subdevice], ["flat", flat]] as cons
       // Growth through the client (default affinity) still lands inside the window and publishes.
       const ok = net.grow(0);
       expect(pair.a.system.irqDesc(ok.virq)!.effectiveCpu).toBeLessThan(8);
+    });
+
+    test("with a 1 MiB window a message beyond its first 32 KiB still cannot be published (Linux: end_addr = base + 32 KiB)", () => {
+      const { pair, ta } = setup(factory, { a: { cpus: 16 } }, false);
+      expect(pair.a.window(1).xlatSize).toBe(0x100000);
+      const net = ta.client("net");
+      const snap = pair.a.system.snapshot();
+      // APIC id 9: compatibility address 0xfee09000, inside the translation but past 32 KiB.
+      const irq = ta.strategy.allocIrq(net.queue(0), 1, { affinity: 1 << 9 });
+      expect(code(() => ta.publish(irq.storeIndex))).toBe("EINVAL");
+      ta.strategy.freeIrq(net.queue(0), 1);
+      expect(pair.a.system.snapshot()).toEqual(snap);
     });
 
     test("ntb_msi_setup_mws asks for max(32 KiB, size_max): a window whose maximum is below 32 KiB cannot be set up", () => {

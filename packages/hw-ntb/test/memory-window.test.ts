@@ -63,3 +63,21 @@ describe("memory window", () => {
     expect(pair.a.system.stats.spurious).toBe(1);
   });
 });
+
+describe("ntb_msi window bounds", () => {
+  test("descriptors are accepted in the first 32 KiB only (end_addr = addr + mw_min_size), however large the translation", () => {
+    const pair = createNtbPair();
+    const msi = new NtbMsi(pair.a);
+    msi.setupMws(0xfee0_0000);
+    expect(pair.a.window(1).xlatSize).toBe(0x100000);
+    expect(msi.end - msi.base).toBe(0x8000);
+    expect(msi.descOf(0xfee0_7ffc, 0, 1, { addrOffset: 0, data: 0 }).addrOffset).toBe(0x7ffc);
+    let err: unknown;
+    try {
+      msi.descOf(0xfee0_8000, 0, 1, { addrOffset: 0, data: 0 });
+    } catch (e) {
+      err = e;
+    }
+    expect(isImsimError(err, "EINVAL")).toBe(true);
+  });
+});
