@@ -590,7 +590,8 @@ export class IrqSystem implements DomainBackend {
       return HELD;
     }
     const epoch = this.#epoch;
-    const result = this.msiWrite(store.addressLo(index), store.addressHi(index), store.data(index), store.requesterId, store.pasid(index));
+    // "| 0": addresses above 2^31 would otherwise travel as boxed doubles.
+    const result = this.msiWrite(store.addressLo(index) | 0, store.addressHi(index) | 0, store.data(index) | 0, store.requesterId, store.pasid(index));
     // Remember the route only if the handlers changed nothing on the way.
     if (result === DELIVERED && routes.epoch === epoch && this.#epoch === epoch && routes.version === store.version && index < routes.irq.length) {
       routes.irq[index] = this.#descs[this.#lastVirq];
@@ -666,7 +667,7 @@ export class IrqSystem implements DomainBackend {
 
   #fault(reason: FaultReason, irte: number, requesterId: number, pasid: number, address: number): DeliveryResult {
     this.stats.faulted++;
-    this.faults.record(reason, irte, requesterId, pasid, address);
+    this.faults.record(reason, irte, requesterId, pasid, address >>> 0);
     return FAULTED;
   }
 
