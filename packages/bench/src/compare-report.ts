@@ -60,9 +60,9 @@ export interface ExpansionConcern {
   ratioToBulk: number | null;
   raised: number;
   handled: number;
-  /** Live interrupts whose message, PASID, vector or CPU changed, or that were re-written, while the queue grew. Must be 0. */
+  /** Live interrupts whose store entry (index, message, PASID, mask), vector, CPU or IRTE changed, or whose message core re-wrote, while the queue grew. Must be 0. */
   disturbed: number;
-  /** Raised but not handled. Must be 0. */
+  /** Raises after which the raised interrupt's own handler did not run exactly once (none, twice, or another interrupt's instead). Must be 0. */
   lost: number;
   error?: string;
 }

@@ -211,6 +211,18 @@ export function checkGoals(cells: Cell[]): GoalCheck[] {
     goals.push({ goal: `expansion disturbs and loses nothing (${cellLabel(c)})`, ok: e.error === undefined && e.disturbed === 0 && e.lost === 0, detail: e.error ?? `disturbed ${e.disturbed}, lost ${e.lost} of ${e.raised}` });
   }
   for (const c of cells) {
+    // The storage cross-check: the strategy's own accounting must not claim more than the heap grew.
+    const s = c.concerns.storage;
+    const hi = s.heapBytesPerInterrupt;
+    const hq = s.heapBytesPerQueue;
+    const ok = s.error === undefined && hi !== null && hq !== null && s.perInterrupt.bytes > 0 && s.perQueue.bytes > 0 && s.perInterrupt.bytes <= hi && s.perQueue.bytes <= hq;
+    goals.push({
+      goal: `storage footprint within the measured heap (${cellLabel(c)})`,
+      ok,
+      detail: s.error ?? `${fmt(s.perInterrupt.bytes, 0)} of ${fmt(hi, 0)} B per interrupt, ${fmt(s.perQueue.bytes, 0)} of ${fmt(hq, 0)} B per queue`,
+    });
+  }
+  for (const c of cells) {
     const f = c.conformance;
     if (f.available) goals.push({ goal: `conformance passes (${cellLabel(c)})`, ok: f.failed === 0, detail: `${f.passed} passed, ${f.failed} failed, ${f.skipped} skipped` });
   }

@@ -99,7 +99,7 @@ export const localIdxdAdapter = localAdapter({
   name: "idxd",
   bdf: LOCAL_IDXD_BDF,
   aliases: [],
-  chipName: "IDXD-IMS",
+  chipName: "PCI-IDXD",
   entries: LOCAL_IDXD_IMS_ENTRIES,
   pasid: true,
   peerTrigger: false,

@@ -74,26 +74,40 @@ export function measureSysfs(cell: CellInstance, profile: TimingProfile, queues 
   }
 }
 
+/** What "live interrupt untouched" means: read from core's descriptor and the store entry itself, not from the strategy's report. */
 interface LiveState {
   virq: number;
+  storeIndex: number;
+  /** The store entry as the device would read it. */
   lo: number;
   hi: number;
   data: number;
   pasid: number;
+  masked: boolean;
+  /** MsiDesc.writes: how often core wrote the entry's message. */
   writes: number;
   cpu: number;
   vector: number;
+  irte: number;
 }
 
-function liveState(cell: CellInstance, irqs: QueueIrq[]): LiveState[] {
+function liveState(cell: CellInstance, irqs: readonly QueueIrq[]): LiveState[] {
+  const store = cell.strategy.store;
   return irqs.map((i) => {
     const d = cell.system.irqDesc(i.virq)!;
-    return { virq: i.virq, lo: i.msg.addressLo, hi: i.msg.addressHi, data: i.msg.data, pasid: i.pasid, writes: d.msiDesc.writes, cpu: d.effectiveCpu, vector: d.vector };
+    const e = i.storeIndex;
+    return {
+      virq: i.virq, storeIndex: e, lo: store.addressLo(e), hi: store.addressHi(e), data: store.data(e), pasid: store.pasid(e), masked: store.isMasked(e),
+      writes: d.msiDesc.writes, cpu: d.effectiveCpu, vector: d.vector, irte: d.irte,
+    };
   });
 }
 
 function sameState(a: LiveState, b: LiveState | undefined): boolean {
-  return b !== undefined && a.lo === b.lo && a.hi === b.hi && a.data === b.data && a.pasid === b.pasid && a.writes === b.writes && a.cpu === b.cpu && a.vector === b.vector;
+  return (
+    b !== undefined && a.storeIndex === b.storeIndex && a.lo === b.lo && a.hi === b.hi && a.data === b.data && a.pasid === b.pasid &&
+    a.masked === b.masked && a.writes === b.writes && a.cpu === b.cpu && a.vector === b.vector && a.irte === b.irte
+  );
 }
 
 /**
@@ -108,10 +122,17 @@ export function measureExpansion(cell: CellInstance, profile: TimingProfile, max
   try {
     q = cell.hwQueue("vfio", to, { nvec: 1 });
     attachCounter(cell, q, counter);
+    // Each raise must run its own interrupt's handler exactly once; anything else counts as lost.
     const fire = (queue: Queue, n: number) => {
+      const virqs = cell.strategy.irqs(queue).map((x) => x.virq);
+      const sum = () => virqs.reduce((a, v) => a + counter.hits[v]!, 0);
       for (let i = 0; i < n; i++) {
+        const virq = cell.strategy.irqs(queue).find((x) => x.index === i)?.virq;
+        const own = virq === undefined ? 0 : counter.hits[virq]!;
+        const all = sum();
         cell.hw.raise(queue, i);
         out.raised++;
+        if (virq === undefined || counter.hits[virq]! - own !== 1 || sum() - all !== 1) out.lost++;
       }
     };
     fire(q, 1);
@@ -124,7 +145,6 @@ export function measureExpansion(cell: CellInstance, profile: TimingProfile, max
       fire(q, n);
     }
     out.handled = counter.total();
-    out.lost = out.raised - out.handled;
     cell.hw.destroyQueue(q);
     q = undefined;
     cell.resetSlices();

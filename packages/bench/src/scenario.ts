@@ -48,7 +48,7 @@ export function idxdScenario(factory: StrategyFactory): Scenario {
   const kernel = msixDomain.allocRange(0, 2);
   const names = ["idxd-misc", "idxd-wq0.0", "idxd-wq0.1"];
   kernel.forEach(({ index, virq }) => system.requestIrq(virq, names[index]!, noop));
-  const ims = new Entry16Store({ chipName: "IDXD-IMS", size: LOCAL_IDXD_IMS_ENTRIES, requesterId: dsa.requesterId, pasid: true });
+  const ims = new Entry16Store({ chipName: "PCI-IDXD", size: LOCAL_IDXD_IMS_ENTRIES, requesterId: dsa.requesterId, pasid: true });
   const strategy = factory(system, dsa, ims);
   const guest = strategy.createQueue({ name: "vdcm0", nvec: 1, pasid: 0x10, slice: { base: 0, count: 32 } });
   requestAll(system, strategy, guest);

@@ -47,6 +47,10 @@ describe("imsim compare --quick", () => {
   it("gives every cell a conformance summary, the five concerns and the perf figures", () => {
     for (const c of report.cells) {
       expect(Object.keys(c.conformance)).toEqual(expect.arrayContaining(["passed", "failed", "skipped"]));
+      // the real suite ran on the real hardware package: at least its 30 bad-input cases passed, none failed
+      expect(c.hardwareSource).toBe(c.hardware === "idxd" ? "@imsim/hw-idxd" : "@imsim/hw-ntb");
+      expect(c.conformance).toMatchObject({ available: true, failed: 0, failures: [] });
+      expect(c.conformance.passed).toBeGreaterThanOrEqual(30);
       expect(Object.keys(c.concerns).sort()).toEqual(["expansion", "iommu", "pasid", "storage", "sysfs"]);
       for (const concern of Object.values(c.concerns)) expect((concern as { error?: string }).error).toBeUndefined();
       expect(c.perf.error).toBeUndefined();
@@ -54,6 +58,18 @@ describe("imsim compare --quick", () => {
         expect(finitePositive(c.perf[k]), `${c.strategy}/${c.hardware} perf.${k} = ${c.perf[k]}`).toBe(true);
       }
       expect(c.perf.bytesMeasuredOver).toBeGreaterThanOrEqual(100_000);
+    }
+  });
+
+  it("cross-checks the strategies' storage footprint against the heap measurement", () => {
+    for (const c of report.cells) {
+      const s = c.concerns.storage;
+      expect(s.perInterrupt.bytes).toBeGreaterThan(0);
+      expect(s.perInterrupt.bytes).toBeLessThanOrEqual(s.heapBytesPerInterrupt!);
+      expect(s.perQueue.bytes).toBeLessThanOrEqual(s.heapBytesPerQueue!);
+      expect(s.footprintShareOfHeap).toBeGreaterThan(0);
+      expect(s.footprintShareOfHeap).toBeLessThanOrEqual(1);
+      expect(report.goals.find((g) => g.goal === `storage footprint within the measured heap (${c.design} ${c.strategy} / ${c.hardware})`)?.ok).toBe(true);
     }
   });
 

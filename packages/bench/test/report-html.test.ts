@@ -46,6 +46,20 @@ describe("goals and the text table", () => {
     expect(goal).toMatchObject({ ok: false, detail: "disturbed 1, lost 0 of 100" });
   });
 
+  it("cross-checks storage: a footprint larger than the heap it was measured against is flagged", () => {
+    const report = fixtureReport();
+    expect(checkGoals(report.cells).find((g) => g.goal === "storage footprint within the measured heap (A subdevice / idxd)")).toMatchObject({
+      ok: true,
+      detail: "150 of 600 B per interrupt, 800 of 2,000 B per queue",
+    });
+    report.cells[0]!.concerns.storage.perInterrupt.bytes = 700;
+    report.cells[1]!.concerns.storage.heapBytesPerQueue = null;
+    const goals = checkGoals(report.cells);
+    expect(goals.find((g) => g.goal === "storage footprint within the measured heap (A subdevice / idxd)")?.ok).toBe(false);
+    expect(goals.find((g) => g.goal === "storage footprint within the measured heap (B flat / idxd)")?.ok).toBe(false);
+    expect(goals.find((g) => g.goal === "storage footprint within the measured heap (A subdevice / ntb)")?.ok).toBe(true);
+  });
+
   it("prints every cell in both tables", () => {
     const text = renderTextReport(fixtureReport());
     for (const label of ["A subdevice / idxd", "B flat / idxd", "A subdevice / ntb", "B flat / ntb"]) {

@@ -15,7 +15,7 @@ describe("imsim show", () => {
     const irqs = lines.filter((l) => PROC_LINE.test(l)).map((l) => PROC_LINE.exec(l)!);
     expect(irqs.map((m) => m[5])).toEqual(["idxd-misc", "idxd-portal", "vfio-msix[1](vdsa0)", "vfio-msix[2](vdsa0)", "vfio-msix[3](vdsa0)", "dsa0-wq1-u0"]);
     // The guest's vectors, enabled one by one, sit on IMS under its child device (design A).
-    for (const m of irqs.filter((m) => m[5]!.includes("vdsa0"))) expect(m[3]).toBe("IR-IDXD-IMS-vdsa0");
+    for (const m of irqs.filter((m) => m[5]!.includes("vdsa0"))) expect(m[3]).toBe("IR-PCI-IDXD-vdsa0");
     // Every completion interrupt fired (idxd-misc has no event to report).
     for (const m of irqs.slice(1)) expect(m[2]!.trim().split(/\s+/).map(Number).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     expect(lines.at(-2)).toMatch(/^ERR:\s+0$/);
@@ -23,8 +23,8 @@ describe("imsim show", () => {
 
   it("puts design B's IMS interrupts on the host's domain", () => {
     const out = show("idxd", "flat", "proc-interrupts");
-    expect(out).toMatch(/IR-IDXD-IMS-0000:6a:01\.0\s+\d+-edge\s+vfio-msix\[3\]\(vdsa0\)/);
-    expect(out).not.toMatch(/IDXD-IMS-vdsa0/);
+    expect(out).toMatch(/IR-PCI-IDXD-0000:6a:01\.0\s+\d+-edge\s+vfio-msix\[3\]\(vdsa0\)/);
+    expect(out).not.toMatch(/PCI-IDXD-vdsa0/);
   });
 
   it("shows both NTB hosts, each with its client's interrupts", async () => {
@@ -50,8 +50,32 @@ describe("imsim show", () => {
     expect(irq).toMatch(/^\/sys\/kernel\/irq\/16\/chip_name:IR-PCI-MSIX-net-qp0$/m);
     expect(irq).toMatch(/^\/proc\/irq\/16\/smp_affinity_list:0-3$/m);
     const domains = show("idxd", "subdevice", "domains");
-    expect(domains).toMatch(/^name:\s+IR-IDXD-IMS-vdsa0-\d+$/m);
+    expect(domains).toMatch(/^name:\s+IR-PCI-IDXD-vdsa0-\d+$/m);
     expect(domains).toMatch(/parent: INTEL-IR-0-13/);
+  });
+
+  it("prints every view for both hardware models under both designs, each marked by its design", () => {
+    const marks = {
+      "proc-interrupts": /^\s+CPU0\s+CPU1/m,
+      sysfs: /^\/sys\/devices\/\S+\/msi_irqs\/\d+:msix?$/m,
+      irq: /^\/sys\/kernel\/irq\/\d+\/chip_name:IR-\S+$/m,
+      domains: /^name:\s+\S+/m,
+    } as const;
+    for (const hardware of ["idxd", "ntb"] as const) {
+      const outputs: Record<string, string> = {};
+      for (const strategy of ["subdevice", "flat"] as const) {
+        for (const [view, mark] of Object.entries(marks) as [keyof typeof marks, RegExp][]) {
+          const out = show(hardware, strategy, view);
+          expect(out, `${hardware} ${strategy} ${view}`).toMatch(mark);
+          expect(out, `${hardware} ${strategy} ${view}`).not.toMatch(/undefined|NaN|\[object /);
+          outputs[`${strategy} ${view}`] = out;
+        }
+        // design B lists a queue's interrupts through its extra per-queue group, design A never does
+        if (strategy === "flat") expect(outputs["flat sysfs"]).toMatch(/\/ims_queues\/[^/\s]+\/msi_irqs\/\d+:/);
+        else expect(outputs["subdevice sysfs"]).not.toMatch(/ims_queues/);
+      }
+      for (const view of Object.keys(marks)) expect(outputs[`subdevice ${view}`], `${hardware} ${view}: A and B differ`).not.toBe(outputs[`flat ${view}`]);
+    }
   });
 
   it("leaves nothing behind in the scenario's systems after teardown", () => {

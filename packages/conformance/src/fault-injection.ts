@@ -21,21 +21,48 @@ function fullState(h: Harness, queues: readonly Queue[]): unknown {
   };
 }
 
-/** Arms `point` to fail at step `nth` of `call`, which must then throw EIO and restore `state` exactly. */
-function failAt(h: Harness, point: FaultPoint, nth: number, what: string, queues: readonly Queue[], call: () => unknown): void {
-  const before = fullState(h, queues);
-  h.system.injectFault(point, nth);
-  let threw: unknown;
-  try {
-    call();
-  } catch (e) {
-    threw = e;
-  } finally {
-    h.system.clearInjectedFaults();
+/** Steps tried before the suite gives up on a call that keeps failing (far more than any allocation here takes). */
+export const MAX_FAULT_STEPS = 256;
+
+/**
+ * Arms `point` to fail at step 0, 1, 2, … of `call` until the call succeeds with the failure armed
+ * past its last step: so every step is covered, however many the strategy and the hardware take
+ * (the queue's own interrupts, and whatever the hardware does around them). Each failed call must
+ * throw EIO and restore `state` exactly; `between` runs after each (e.g. checks that everything still
+ * delivers). The call must take at least `atLeast` steps. Returns the successful call's result.
+ */
+function failAtEveryStep<T>(
+  h: Harness,
+  point: FaultPoint,
+  what: string,
+  queues: readonly Queue[],
+  call: () => T,
+  atLeast: number,
+  between?: (nth: number) => void,
+): T {
+  for (let nth = 0; nth < MAX_FAULT_STEPS; nth++) {
+    const before = fullState(h, queues);
+    h.system.injectFault(point, nth);
+    let threw: unknown;
+    let done = false;
+    let result: T | undefined;
+    try {
+      result = call();
+      done = true;
+    } catch (e) {
+      threw = e;
+    } finally {
+      h.system.clearInjectedFaults();
+    }
+    if (done) {
+      if (nth < atLeast) fail(`${what} succeeded with a ${point} failure armed at step ${nth}: expected at least ${atLeast} ${point} steps`);
+      return result as T;
+    }
+    if (!isImsimError(threw, "EIO")) fail(`${what} with a ${point} failure at step ${nth}: expected an ImsimError EIO, got ${show(threw)}`);
+    deepEqual(fullState(h, queues), before, `state after ${what} failed at ${point} step ${nth} (must equal the state before)`);
+    between?.(nth);
   }
-  if (threw === undefined) fail(`${what} with a ${point} failure at step ${nth}: expected EIO, but the call succeeded`);
-  if (!isImsimError(threw, "EIO")) fail(`${what} with a ${point} failure at step ${nth}: expected an ImsimError EIO, got ${show(threw)}`);
-  deepEqual(fullState(h, queues), before, `state after ${what} failed at ${point} step ${nth} (must equal the state before)`);
+  return fail(`${what} still fails with a ${point} failure armed at step ${MAX_FAULT_STEPS}`);
 }
 
 /** Fault injection: a failing store write, vector allocation or IRTE allocation at every step rolls back exactly. */
@@ -56,14 +83,12 @@ export function faultInjectionTests(test: TestFunction, options: ConformanceOpti
         withHarness(ctx, (h) => {
           const q = h.queue(0, { nvec: 1 });
           const other = h.queue(1, { nvec: 1 });
-          for (let nth = 0; nth < k; nth++) {
-            failAt(h, point, nth, `allocIrqs(${q.name}, ${k})`, [q, other], () => h.strategy.allocIrqs(q, k));
-            h.raiseOnce(q, 0);
-            h.raiseOnce(other, 0);
-          }
-          h.system.injectFault(point, k);
-          const got = h.watch(h.strategy.allocIrqs(q, k));
-          h.system.clearInjectedFaults();
+          const got = h.watch(
+            failAtEveryStep(h, point, `allocIrqs(${q.name}, ${k})`, [q, other], () => h.strategy.allocIrqs(q, k), k, () => {
+              h.raiseOnce(q, 0);
+              h.raiseOnce(other, 0);
+            }),
+          );
           equal(got.length, k, `interrupts from allocIrqs(${k}) when the failure is armed past its last step`);
           for (const irq of got) h.raiseOnce(q, irq.index);
         });
@@ -72,11 +97,8 @@ export function faultInjectionTests(test: TestFunction, options: ConformanceOpti
       addUnless(skip, `fault injection: a ${point} failure at each step of allocIrqRange(1, ${k}) rolls back to the exact prior state`, () => {
         withHarness(ctx, (h) => {
           const q = h.queue(0, { nvec: 1 });
-          for (let nth = 0; nth < k; nth++) {
-            failAt(h, point, nth, `allocIrqRange(${q.name}, 1, ${k})`, [q], () => h.strategy.allocIrqRange(q, 1, k));
-            h.raiseOnce(q, 0);
-          }
-          const got = h.watch(h.strategy.allocIrqRange(q, 1, k));
+          const got = h.watch(failAtEveryStep(h, point, `allocIrqRange(${q.name}, 1, ${k})`, [q], () => h.strategy.allocIrqRange(q, 1, k), k, () => h.raiseOnce(q, 0)));
+          equal(got.length, k, `interrupts from allocIrqRange(1, ${k}) when the failure is armed past its last step`);
           for (const irq of got) h.raiseOnce(q, irq.index);
         });
       });
@@ -84,11 +106,8 @@ export function faultInjectionTests(test: TestFunction, options: ConformanceOpti
       addUnless(skip, `fault injection: a ${point} failure at each step of creating a queue with ${k} interrupts rolls back to the exact prior state`, () => {
         withHarness(ctx, (h) => {
           const live = h.queue(1, { nvec: 1 });
-          for (let nth = 0; nth < k; nth++) {
-            failAt(h, point, nth, `createQueue(nvec ${k})`, [live], () => h.instance.createQueue({ name: "faulty", slice: h.slice(0), nvec: k }));
-            h.raiseOnce(live, 0);
-          }
-          const q = h.queue(0, { nvec: k });
+          const q = failAtEveryStep(h, point, `createQueue(nvec ${k})`, [live], () => h.instance.createQueue({ name: "faulty", slice: h.slice(0), nvec: k }), k, () => h.raiseOnce(live, 0));
+          h.watch(h.strategy.irqs(q));
           equal(h.strategy.irqs(q).length, k, `interrupts of a queue created after the failures`);
           for (const irq of h.strategy.irqs(q)) h.raiseOnce(q, irq.index);
         });
@@ -99,12 +118,14 @@ export function faultInjectionTests(test: TestFunction, options: ConformanceOpti
     addUnless(pasidSkip, `fault injection: a store-write failure at each step of setPasid over ${k + 1} interrupts leaves every entry as it was and delivering`, () => {
       withHarness(ctx, (h) => {
         const q = h.queue(0, { nvec: k + 1, pasid: 0x55 });
-        for (let nth = 0; nth <= k; nth++) {
-          failAt(h, "store-write", nth, `setPasid(${q.name}, 0x66)`, [q], () => h.strategy.setPasid(q, 0x66));
+        failAtEveryStep(h, "store-write", `setPasid(${q.name}, 0x66)`, [q], () => h.strategy.setPasid(q, 0x66), k + 1, () => {
           equal(h.strategy.pasidOf(q), 0x55, `pasidOf(${q.name}) after the failed change`);
           checkQueuePasid(h, q, 0x55);
           for (const irq of h.strategy.irqs(q)) h.raiseOnce(q, irq.index);
-        }
+        });
+        equal(h.strategy.pasidOf(q), 0x66, `pasidOf(${q.name}) once the change succeeds`);
+        checkQueuePasid(h, q, 0x66);
+        for (const irq of h.strategy.irqs(q)) h.raiseOnce(q, irq.index);
       });
     });
   });

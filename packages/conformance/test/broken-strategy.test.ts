@@ -4,6 +4,7 @@ import { createStrategy as subdevice } from "@imsim/strategy-subdevice";
 import { createStrategy as flat } from "@imsim/strategy-flat";
 import { collectConformance, runConformance, wrapStrategy, type ConformanceGroupName } from "../src/index.js";
 import { genericIms } from "./support/generic-hardware.js";
+import type { HardwareAdapter } from "../src/adapter.js";
 
 // Deliberately broken strategies: each wraps a real one and breaks one promise. The suite must
 // report at least one failure with a message that says what went wrong.
@@ -66,6 +67,35 @@ describe("the suite catches a broken strategy", () => {
     const report = await collectConformance({ strategy: swapped, hardware: genericIms, groups: ["property"], operations: 2_000 });
     expect(report.failed).toBe(1);
     expect(report.results[0]!.error).toMatch(/expected/);
+  });
+});
+
+describe("the suite catches a broken hardware adapter", () => {
+  test("fault injection reaches the steps after the queue's own interrupts: queue creation that leaks on a late failure", async () => {
+    // After the strategy made the queue (one store write per interrupt), this adapter programs the
+    // queue's PASID twice (more store writes) and, when that fails, forgets to destroy the queue.
+    const leaky: HardwareAdapter = {
+      name: "leaky",
+      create(factory, options) {
+        const inner = genericIms.create(factory, options);
+        return {
+          ...inner,
+          createQueue(o) {
+            const q = inner.createQueue(o);
+            inner.strategy.setPasid(q, 0x77);
+            inner.strategy.setPasid(q, o.pasid);
+            return q;
+          },
+        };
+      },
+    };
+    const report = await collectConformance({ strategy: flat, hardware: leaky, groups: ["faultInjection"] });
+    const creation = report.results.find((r) => r.name.includes("store-write failure at each step of creating a queue"))!;
+    expect(creation.passed).toBe(false);
+    expect(creation.error).toMatch(/createQueue\(nvec 4\) failed at store-write step [4-9]/);
+    // the same adapter without the leak passes
+    const fixed = await collectConformance({ strategy: flat, hardware: genericIms, groups: ["faultInjection"] });
+    expect(fixed.failed).toBe(0);
   });
 });
 
