@@ -798,6 +798,8 @@ export class IdxdDevice implements Mmio {
       this.#softwareError(status & R.COMP_STATUS_MASK, w, pasid, opcode, invalid, (status & R.COMP_STATUS_WRITE) !== 0 ? 1 : 0, faultAddr, (dw0 & 0x80000000) !== 0);
     }
     if (handle >= 0) {
+      // MSIXPERM.ignore, checked at completion: no interrupt, nothing left pending (DSA spec §3.7, §9.2.22).
+      if (!ims && (this.#get32(this.msixPermOffset + handle * R.MSIX_PERM_SIZE) & R.MSIX_PERM_IGNORE) !== 0) return;
       this.stats.interrupts++;
       this.#deliver(ims ? this.ims! : this.msix, handle);
     }
@@ -815,12 +817,34 @@ export class IdxdDevice implements Mmio {
       const store = this.ims;
       if (!store || handle >= store.size) return false;
       if (this.caps.intHandles && this.#grantedIms[handle] === 0) return false;
-      // An IMS entry with PASID enable serves only descriptors of that PASID (DSA spec, IMS entry PASID check).
+      // An IMS entry with PASID enable serves only descriptors of that PASID (DSA spec §5.4). The spec
+      // applies the MSI-X rule to IMS too (PASID enable must equal the WQ's); imsim still lets an IMS
+      // entry without PASID enable serve any descriptor.
       const entryPasid = store.pasid(handle);
       return entryPasid === -1 || entryPasid === pasid;
     }
     if (handle >= this.msix.size) return false;
-    return !this.caps.intHandles || this.#grantedMsix[handle] === 1;
+    if (this.caps.intHandles && this.#grantedMsix[handle] !== 1) return false;
+    return this.#msixPermAllows(handle, pasid);
+  }
+
+  /**
+   * The MSI-X permissions table check (MSIXPERM, Intel DSA Architecture Specification rev 3.0,
+   * §5.4 and §9.2.22; status 0x19 in Table 5-6): with RCI set, the entry's PASID Enable must equal
+   * the WQ PASID Enable of the WQ the descriptor came through and, when it is 1, the entry's PASID
+   * must equal the descriptor's. An entry the driver left at 0 therefore serves only descriptors
+   * without a PASID (the kernel's, when the kernel uses no PASID); a user's or guest's descriptor
+   * naming a kernel vector fails with COMP_INT_HANDLE_INVAL and raises nothing.
+   *
+   * imsim's reading: "WQ PASID Enable" is taken as "the descriptor carries a PASID" (`pasid` ≥ 0).
+   * For a dedicated WQ that is the same thing (its descriptors take WQCFG.pasid exactly when
+   * WQCFG.pasid_en is 1); for a shared WQ the spec requires PASID enable, and imsim's ENQCMDS without
+   * a PASID (`pasid` -1) counts as not enabled. The handle is the entry index (see REQUEST_INT_HANDLE).
+   */
+  #msixPermAllows(entry: number, pasid: number): boolean {
+    const perm = this.#get32(this.msixPermOffset + entry * R.MSIX_PERM_SIZE);
+    if ((perm & R.MSIX_PERM_PASID_EN) === 0) return pasid === -1;
+    return pasid !== -1 && perm >>> R.MSIX_PERM_PASID_SHIFT === pasid;
   }
 
   #faultAddr = 0n;

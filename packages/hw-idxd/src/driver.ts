@@ -2,6 +2,7 @@ import {
   ImsimError,
   MSI_DEFAULT_DOMAIN,
   checkInt,
+  checkInterfaceVersion,
   describe,
   type ImsStrategy,
   type IrqSystem,
@@ -38,6 +39,13 @@ export interface IdxdDriverOptions {
   wqs?: WqSetup[];
   /** Device instance number in names (dsa0, wq0.1); default 0. */
   instance?: number;
+  /**
+   * The kernel's PASID on this device (Linux `idxd->pasid`, set when the driver enables PASID):
+   * kernel dedicated WQs get it in WQCFG, kernel shared WQs submit with it, it is bound to the
+   * device's physical memory (the kernel's DMA address space), and each kernel WQ's MSI-X
+   * permission entry carries it. Default: none, as Linux without device PASID: those entries stay 0.
+   */
+  kernelPasid?: number;
 }
 
 /**
@@ -138,6 +146,9 @@ export class IdxdDriver {
   readonly #slices: SliceAllocator | undefined;
   readonly #imsHandles = new Map<number, number>();
   readonly softwareErrors: SoftwareErrorRecord[] = [];
+  readonly #kernelPasid: number;
+  #kernelPasidBound = false;
+  #msixPermOffset = 0;
   #miscInterrupts = 0;
   #removed = false;
   #deviceGone = false;
@@ -148,6 +159,7 @@ export class IdxdDriver {
     this.system = device.system;
     this.instance = checkInt(options.instance ?? 0, 0, 255, "IDXD instance");
     this.name = `dsa${this.instance}`;
+    this.#kernelPasid = options.kernelPasid === undefined ? -1 : checkInt(options.kernelPasid, 1, 0xfffff, `kernel PASID of ${this.name}`);
     const system = this.system;
     const pci = device.pci;
     // pci_set_master, then a clean device (idxd_device_reset).
@@ -156,12 +168,20 @@ export class IdxdDriver {
     const { err } = this.command(R.CMD_RESET_DEVICE, 0);
     if (err !== R.CMDSTS_SUCCESS) throw new ImsimError("EIO", `${this.name}: reset failed with CMDSTS 0x${err.toString(16)}`);
     const caps = this.readCapabilities();
+    this.#msixPermOffset = caps.msixPermOffset;
     // MSI-X: the PCI device's default domain; vector 0 for errors and command completion.
     this.msixDomain = system.createMsiDomain(pci, { domainId: MSI_DEFAULT_DOMAIN, store: device.msix, kind: "msix" });
     try {
       this.miscVirq = this.msixDomain.allocAt(0).virq;
       system.requestIrq(this.miscVirq, "idxd-misc", () => this.#miscInterrupt());
       this.#strategy = device.ims ? options.strategy(system, pci, device.ims, options.strategyOptions) : undefined;
+      // A strategy built for another core interface version may still work: warn once, go on.
+      if (this.#strategy) checkInterfaceVersion(this.#strategy);
+      // The kernel's DMA address space under its PASID (iommu_attach_device_pasid of the DMA domain).
+      if (this.#kernelPasid >= 0) {
+        device.bindPasid(this.#kernelPasid, device.memory);
+        this.#kernelPasidBound = true;
+      }
       this.#slices = device.ims ? new SliceAllocator(device.ims.size) : undefined;
       device.write(R.IDXD_GENCTRL, 4, R.GENCTRL_SOFTERR_INT_EN | R.GENCTRL_HALT_INT_EN);
       this.#configure(options, caps);
@@ -252,8 +272,9 @@ export class IdxdDriver {
       for (const wq of wqs) if (wq.group === g) wqMask |= 1n << BigInt(wq.id);
       for (let q = 0; q < 4; q++) d.write(base + R.GRPCFG_WQS + q * 8, 8, (wqMask >> BigInt(64 * q)) & 0xffffffffffffffffn);
     });
-    // WQCFG (idxd_wq_config_write); user and guest WQs get their PASID when they are opened.
-    for (const wq of wqs) this.#writeWqcfg(wq, -1);
+    // WQCFG (idxd_wq_config_write); a kernel dedicated WQ takes the kernel PASID (drv_enable_wq);
+    // user and guest WQs get their PASID when they are opened.
+    for (const wq of wqs) this.#writeWqcfg(wq, wq.type === "kernel" && wq.mode === "dedicated" ? this.#kernelPasid : -1);
     d.write(R.IDXD_GENCFG, 4, R.GENCFG_USER_INT_EN);
   }
 
@@ -438,6 +459,7 @@ export class IdxdDriver {
     const k = new KernelWqState(wq.id, `wq${this.instance}.${wq.id}`);
     if (k.vector >= this.device.msix.size) throw new ImsimError("ENOSPC", `${this.name} has no MSI-X vector ${k.vector} for ${k.name}`);
     this.#kernelWqs.set(wq.id, k);
+    this.#setPermEntry(k.vector);
     k.virq = this.msixDomain.allocAt(k.vector).virq;
     this.system.requestIrq(k.virq, "idxd-portal", () => this.#kernelInterrupt(k));
     k.handle = this.requestHandle(k.vector, false);
@@ -453,10 +475,33 @@ export class IdxdDriver {
     if (this.#deviceGone) return;
     this.#disableWq(k.id);
     if (k.handle >= 0) this.releaseHandle(k.handle, false);
+    this.#clearPermEntry(k.vector);
     if (k.virq > 0 && this.msixDomain.desc(k.vector)) {
       this.system.freeIrq(k.virq, "idxd-portal");
       this.msixDomain.free(k.vector);
     }
+  }
+
+  /**
+   * MSI-X permission entry of a kernel WQ's vector, as Linux programs it (idxd_wq_request_irq →
+   * idxd_device_set_perm_entry, drivers/dma/idxd/device.c): with a kernel PASID, PASID enable and
+   * that PASID; without one the entry is not written and stays 0 (reset clears the table). Older
+   * kernels wrote every entry 1..N-1 at once (idxd_msix_perm_setup); the kernel WQs' entries end
+   * up the same.
+   */
+  #setPermEntry(vector: number): void {
+    if (this.#kernelPasid < 0) return;
+    const perm = (R.MSIX_PERM_PASID_EN | (this.#kernelPasid << R.MSIX_PERM_PASID_SHIFT)) >>> 0;
+    this.device.write(this.#msixPermOffset + vector * R.MSIX_PERM_SIZE, 4, perm);
+  }
+  /** idxd_device_clear_perm_entry: the entry back to 0 when the kernel WQ lets its vector go. */
+  #clearPermEntry(vector: number): void {
+    this.device.write(this.#msixPermOffset + vector * R.MSIX_PERM_SIZE, 4, 0);
+  }
+
+  /** The kernel PASID (`kernelPasid` option), or undefined when the kernel uses none. */
+  get kernelPasid(): number | undefined {
+    return this.#kernelPasid < 0 ? undefined : this.#kernelPasid;
   }
 
   /** The kernel WQ `id` as it stands. */
@@ -479,9 +524,11 @@ export class IdxdDriver {
     const addr = k.records[slot]!;
     this.device.memory.write(addr, new Uint8Array(R.COMP_RECORD_SIZE));
     const flags = ((descriptor.flags ?? 0) | R.OP_FLAG_CRAV | R.OP_FLAG_RCR | R.OP_FLAG_RCI) >>> 0;
-    const bytes = encodeDescriptor({ ...descriptor, flags, completionAddr: addr, intHandle: k.handle, priv: true });
     const dedicated = this.wqSetup(id).mode === "dedicated";
-    const status = this.device.submit(R.portalOffset(id, true, false), bytes, -1);
+    // A dedicated WQ stamps its WQCFG PASID; on a shared one ENQCMDS carries the kernel PASID, if any.
+    const pasid = dedicated ? -1 : this.#kernelPasid;
+    const bytes = encodeDescriptor({ ...descriptor, flags, completionAddr: addr, intHandle: k.handle, priv: true, ...(pasid >= 0 ? { pasid } : {}) });
+    const status = this.device.submit(R.portalOffset(id, true, false), bytes, pasid);
     const sub: KernelSubmission & { onComplete?: (r: CompletionRecord) => void } = { status, completionAddr: addr, done: false, record: undefined };
     if (onComplete) sub.onComplete = onComplete;
     if (status !== SUBMIT_ACCEPTED && !dedicated) {
@@ -559,6 +606,11 @@ export class IdxdDriver {
       this.command(R.CMD_RESET_DEVICE, 0);
       this.device.setBusMaster(false);
       this.#unhook();
+    }
+    // The kernel's PASID binding goes last, once nothing of the kernel's can still be executed.
+    if (this.#kernelPasidBound) {
+      this.#kernelPasidBound = false;
+      this.device.unbindPasid(this.#kernelPasid);
     }
   }
 

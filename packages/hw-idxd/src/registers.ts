@@ -215,8 +215,17 @@ export const WQCFG_STATE_SHIFT = 30;
 export const WQ_STATE_DISABLED = 0;
 export const WQ_STATE_ENABLED = 1;
 
-/** MSI-X permission entry (union msix_perm): ignore b2, pasid_en b3, pasid 31:12; entries 8 bytes apart. */
+/**
+ * MSI-X permission entry (union msix_perm in registers.h; MSIXPERM, DSA spec §9.2.22): one 32-bit
+ * register per MSI-X table entry, 8 bytes apart. Ignore b2: a descriptor completion interrupt through
+ * this entry is not generated (and not left pending). PASID enable b3 and PASID 31:12: checked
+ * against the descriptor before it executes (DSA spec §5.4); a mismatch is an invalid interrupt
+ * handle (COMP_INT_HANDLE_INVAL). Bits 1:0 and 11:4 are reserved.
+ */
 export const MSIX_PERM_SIZE = 8;
+export const MSIX_PERM_IGNORE = 1 << 2;
+export const MSIX_PERM_PASID_EN = 1 << 3;
+export const MSIX_PERM_PASID_SHIFT = 12;
 export const MSIX_PERM_WRITABLE = 0xfffff00c;
 
 /** IMS entry: 16 bytes {addr lo, addr hi, data, ctrl}; ctrl mask b0, PASID enable b3, PASID 31:12 (irq-pci-intel-idxd.c, unmerged). */
