@@ -64,7 +64,10 @@ async function deliveryPhase(hw: ResolvedHardware, profile: TimingProfile, round
       }
     }
   }
-  for (const [strategy, figures] of results) if (!out.has(strategy) && figures.length > 0) out.set(strategy, combineRounds(figures));
+  // One baseline for both designs: the median of every worker's, so that baseline noise does not
+  // show up as a difference between the designs' ratios.
+  const pooled = combineRounds([...results.values()].flat()).baselineNs;
+  for (const [strategy, figures] of results) if (!out.has(strategy) && figures.length > 0) out.set(strategy, { ...combineRounds(figures), baselineNs: pooled });
   return out;
 }
 

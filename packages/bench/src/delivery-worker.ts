@@ -8,6 +8,9 @@ import { measureDelivery, prepareDelivery, type DeliveryFigures } from "./measur
 import { FILL_CPUS } from "./measure-scale.js";
 import type { TimingProfile } from "./timing.js";
 
+/** Milliseconds each timed task warms up for inside the worker. */
+export const WORKER_WARMUP_MS = 150;
+
 export interface DeliveryJob {
   hardware: HardwareName;
   strategy: StrategyName;
@@ -23,7 +26,9 @@ async function run(job: DeliveryJob): Promise<DeliveryAnswer> {
     try {
       const subject = prepareDelivery(cell, `${job.strategy}/${job.hardware}`);
       try {
-        return { ok: true, figures: measureDelivery([subject], job.profile, 1)[0]! };
+        // A fresh isolate starts cold: warm long enough for the optimising tier, even in quick mode.
+        const profile = { ...job.profile, warmupTime: Math.max(job.profile.warmupTime, WORKER_WARMUP_MS) };
+        return { ok: true, figures: measureDelivery([subject], profile, 1)[0]! };
       } finally {
         subject.release();
       }
