@@ -35,6 +35,32 @@ export function lifecycleTests(test: TestFunction, options: ConformanceOptions):
       });
     });
 
+    add("lifecycle: the hardware's raise follows changes made through the strategy (grown, freed, re-allocated at the same index)", () => {
+      withHarness(ctx, (h) => {
+        const q = h.queue(0);
+        const last = S - 1;
+        const first = h.watch([h.strategy.allocIrq(q, 0)])[0]!;
+        for (let n = 0; n < 3; n++) h.raiseOnce(q, 0);
+        // Grown through the strategy, not the hardware: the device reaches the new interrupt.
+        const grown = h.watch([h.strategy.allocIrq(q, last)])[0]!;
+        h.raiseOnce(q, last);
+        const grownRuns = h.count(grown.virq);
+        equal(h.instance.writeAs(q, last, {}), DELIVERED, `writeAs of ${q.name}[${last}] with nothing forged`);
+        equal(h.count(grown.virq), grownRuns + 1, `runs of virq ${grown.virq} after writeAs`);
+        // Freed: that index has no interrupt any more, and nothing runs.
+        h.strategy.freeIrq(q, 0);
+        const before = h.total;
+        throwsCode(() => h.instance.raise(q, 0), "ENOENT", `raise of ${q.name}[0] after freeIrq`);
+        throwsCode(() => h.instance.writeAs(q, 0, {}), "ENOENT", `writeAs of ${q.name}[0] after freeIrq`);
+        for (const bad of [-1, 1.5, Number.NaN, S]) throwsCode(() => h.instance.raise(q, bad), "ENOENT", `raise of ${q.name}[${bad}]`);
+        equal(h.total, before, "handler runs after raising a freed index");
+        // Re-allocated at the same index: the new interrupt runs, never the old one.
+        const again = h.watch([h.strategy.allocIrq(q, 0)])[0]!;
+        h.raiseOnce(q, 0);
+        if (again.virq !== first.virq) equal(h.count(first.virq), 3, `runs of the freed virq ${first.virq}`);
+      });
+    });
+
     add("lifecycle: allocIrq without an index takes the lowest free one", () => {
       withHarness(ctx, (h) => {
         const q = h.queue(0);

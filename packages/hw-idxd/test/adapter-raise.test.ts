@@ -1,5 +1,5 @@
 import { describe, expect, test, vi } from "vitest";
-import { DELIVERED, isImsimError, type ImsimErrorCode, type QueueIrq } from "@imsim/core";
+import { DELIVERED, isImsimError, type ImsimErrorCode } from "@imsim/core";
 import { IdxdUserQueue, Memory, idxdAdapter } from "../src/index.js";
 import { STRATEGIES, boot } from "./support/boot.js";
 
@@ -12,51 +12,23 @@ function code(fn: () => unknown): ImsimErrorCode | "none" | "not-imsim" {
   return "none";
 }
 
-describe("adapter raise follows the queue's interrupts without a lookup per call", () => {
+// Growth, frees and re-allocation made through the strategy are the conformance suite's
+// ("the hardware's raise follows changes made through the strategy"); here, the adapter's cost.
+describe("adapter raise in steady state", () => {
   for (const [name, factory] of STRATEGIES) {
-    test(`${name}: grown and shrunk through instance.strategy directly`, () => {
+    test(`${name}: no strategy lookup per raise once the queue's entries are known`, () => {
       const h = idxdAdapter.create(factory);
       try {
         const size = h.strategy.store.size;
-        const q = h.createQueue({ name: "grow", slice: { base: size - 8, count: 8 }, nvec: 2 });
-        const hits: string[] = [];
-        const listen = (irq: QueueIrq, tag: string) => h.system.requestIrq(irq.virq, "t", () => hits.push(`${tag}${irq.index}`));
-        for (const irq of h.strategy.irqs(q)) listen(irq, "a");
+        const q = h.createQueue({ name: "steady", slice: { base: size - 8, count: 8 }, nvec: 2 });
+        let hits = 0;
+        for (const irq of h.strategy.irqs(q)) h.system.requestIrq(irq.virq, "t", () => hits++);
         expect([h.raise(q, 0), h.raise(q, 1)]).toEqual([DELIVERED, DELIVERED]);
-        expect(code(() => h.raise(q, 5))).toBe("ENOENT");
-
-        // Steady state: no strategy lookup per raise.
         const irqs = vi.spyOn(h.strategy, "irqs");
         for (let i = 0; i < 50; i++) h.raise(q, i & 1);
         expect(irqs).not.toHaveBeenCalled();
         irqs.mockRestore();
-
-        // Grown through the strategy: the adapter reaches the new interrupt's handler.
-        listen(h.strategy.allocIrq(q, 5), "b");
-        expect(h.raise(q, 5)).toBe(DELIVERED);
-        expect(h.writeAs(q, 5, {})).toBe(DELIVERED);
-        expect(hits.slice(-2)).toEqual(["b5", "b5"]);
-
-        // Freed through the strategy: that index fails as it always did, the others still work.
-        h.strategy.freeIrq(q, 5);
-        expect(code(() => h.raise(q, 5))).toBe("ENOENT");
-        expect(code(() => h.writeAs(q, 5, {}))).toBe("ENOENT");
-        h.strategy.freeIrq(q, 0);
-        expect(code(() => h.raise(q, 0))).toBe("ENOENT");
-        expect(h.raise(q, 1)).toBe(DELIVERED);
-
-        // Re-allocated at the same index: the new interrupt, not a stale one.
-        listen(h.strategy.allocIrq(q, 0), "c");
-        listen(h.strategy.allocIrq(q, 5), "c");
-        hits.length = 0;
-        expect([h.raise(q, 0), h.raise(q, 5), h.raise(q, 1)]).toEqual([DELIVERED, DELIVERED, DELIVERED]);
-        expect(hits).toEqual(["c0", "c5", "a1"]);
-
-        // Bad input and a destroyed queue give the strategy's errors, as before.
-        for (const bad of [-1, 1.5, Number.NaN, 8, "0" as unknown as number]) expect(code(() => h.raise(q, bad))).toBe("ENOENT");
-        h.destroyQueue(q);
-        expect(code(() => h.raise(q, 1))).toBe("ENOENT");
-        expect(code(() => h.writeAs(q, 1, {}))).toBe("ENOENT");
+        expect(hits).toBe(52);
         expect(code(() => h.raise({} as never, 0))).toBe("EINVAL");
       } finally {
         h.teardown();
