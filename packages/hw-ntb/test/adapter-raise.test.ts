@@ -1,17 +1,10 @@
 import { describe, expect, test, vi } from "vitest";
-import { DELIVERED, isImsimError, type ImsimErrorCode } from "@imsim/core";
+import { DELIVERED } from "@imsim/core";
 import { createStrategy as subdevice } from "@imsim/strategy-subdevice";
 import { createStrategy as flat } from "@imsim/strategy-flat";
 import { ntbAdapter } from "../src/index.js";
+import { code } from "./support/error-code.js";
 
-function code(fn: () => unknown): ImsimErrorCode | "none" | "not-imsim" {
-  try {
-    fn();
-  } catch (e) {
-    return isImsimError(e) ? e.code : "not-imsim";
-  }
-  return "none";
-}
 
 // Growth, frees and re-allocation made through the strategy are the conformance suite's
 // ("the hardware's raise follows changes made through the strategy"); here, the adapter's cost

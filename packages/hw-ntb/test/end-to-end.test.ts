@@ -1,17 +1,10 @@
 import { describe, expect, test } from "vitest";
-import { DELIVERED, FAULTED, SysfsView, createSystem, isImsimError, procInterrupts, type ImsimErrorCode, type StrategyFactory } from "@imsim/core";
+import { DELIVERED, FAULTED, SysfsView, createSystem, isImsimError, procInterrupts, type StrategyFactory } from "@imsim/core";
 import { createStrategy as subdevice } from "@imsim/strategy-subdevice";
 import { createStrategy as flat } from "@imsim/strategy-flat";
 import { NtbTransport, WRITE_DEFERRED, WRITE_DROPPED, createNtbPair, type NtbPairOptions } from "../src/index.js";
+import { code } from "./support/error-code.js";
 
-function code(fn: () => unknown): ImsimErrorCode | "none" | "not-imsim" {
-  try {
-    fn();
-  } catch (e) {
-    return isImsimError(e) ? e.code : "not-imsim";
-  }
-  return "none";
-}
 
 /** A pair with a transport on each side and the same clients on both; handler hits recorded per host. */
 function setup(factory: StrategyFactory, options: NtbPairOptions = {}, ir = true) {

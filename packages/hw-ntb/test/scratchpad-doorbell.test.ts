@@ -1,15 +1,7 @@
 import { describe, expect, test } from "vitest";
-import { isImsimError } from "@imsim/core";
 import { Doorbell, ScratchpadBank, createNtbPair } from "../src/index.js";
+import { code } from "./support/error-code.js";
 
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return isImsimError(e) ? e.code : "not-imsim";
-  }
-  return undefined;
-}
 
 describe("scratchpads", () => {
   test("the local side writes, the peer reads the same register", () => {
