@@ -100,7 +100,13 @@ function createInstance(strategyFactory: StrategyFactory, options: IdxdAdapterOp
     destroyQueue(queue: Queue): void {
       driver.destroyImsQueue(queue);
     },
-    /** A no-op descriptor with a completion interrupt on the queue's IMS entry, under the queue's PASID, run by the device. */
+    /**
+     * A no-op descriptor with a completion interrupt on the queue's IMS entry, under the queue's PASID, run by the device.
+     * The device checks the entry's PASID Enable and PASID against the submission (DSA spec §5.4, see
+     * IdxdDevice #imsEntryAllows): the strategy writes the queue's PASID on its entries, so a queue with
+     * a PASID submits under it and a PASID-less queue (pasidOf undefined) submits without one (ENQCMDS
+     * without PASID, -1), matching an entry whose PASID Enable is 0.
+     */
     raise(queue: Queue, index: number): DeliveryResult {
       const pasid = strategy.pasidOf(queue) ?? -1; // validates the handle, as strategy.irqs would
       const storeIndex = storeIndexOf(queue, index);

@@ -817,15 +817,33 @@ export class IdxdDevice implements Mmio {
       const store = this.ims;
       if (!store || handle >= store.size) return false;
       if (this.caps.intHandles && this.#grantedIms[handle] === 0) return false;
-      // An IMS entry with PASID enable serves only descriptors of that PASID (DSA spec §5.4). The spec
-      // applies the MSI-X rule to IMS too (PASID enable must equal the WQ's); imsim still lets an IMS
-      // entry without PASID enable serve any descriptor.
-      const entryPasid = store.pasid(handle);
-      return entryPasid === -1 || entryPasid === pasid;
+      return this.#imsEntryAllows(store, handle, pasid);
     }
     if (handle >= this.msix.size) return false;
     if (this.caps.intHandles && this.#grantedMsix[handle] !== 1) return false;
     return this.#msixPermAllows(handle, pasid);
+  }
+
+  /**
+   * The same PASID check on an IMS entry (Intel DSA Architecture Specification rev 3.0): §3.7 says
+   * each IMS entry carries the same control fields as an MSI-X permissions entry and that "the PASID
+   * Enable and PASID fields of the selected interrupt table entry" are checked before the descriptor
+   * executes; §5.4 requires, with RCI set, that the entry's PASID Enable equal the WQ PASID Enable of
+   * the WQ the descriptor came through and, when it is 1, that the entry's PASID equal the
+   * descriptor's; §9.2.28 (IMS entry, control bits 3 and 31:12) points both fields at §5.4. A
+   * mismatch is an invalid interrupt handle (0x19, Table 5-6): no interrupt, nothing pending.
+   *
+   * So an IMS entry without PASID Enable serves only descriptors without a PASID, and an entry with
+   * it only descriptors of its PASID. imsim's reading, as for MSI-X (see #msixPermAllows): "WQ PASID
+   * Enable" is "the descriptor carries a PASID" (`pasid` ≥ 0); a dedicated WQ's descriptors carry
+   * WQCFG.pasid exactly when WQCFG.pasid_en is 1, and on a shared WQ imsim's ENQCMDS without a PASID
+   * counts as PASID disabled (the spec requires PASID enable on a shared WQ and does not cover it).
+   * `store.pasid(i)` is -1 when the entry's PASID Enable is 0, the entry's PASID otherwise.
+   */
+  #imsEntryAllows(store: Entry16Store, entry: number, pasid: number): boolean {
+    const entryPasid = store.pasid(entry);
+    if (entryPasid === -1) return pasid === -1;
+    return pasid !== -1 && entryPasid === pasid;
   }
 
   /**
