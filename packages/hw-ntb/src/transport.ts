@@ -94,6 +94,8 @@ export class NtbTransport {
   readonly #peerOffset: Uint32Array;
   readonly #peerData: Uint32Array;
   readonly #peerValid: Uint8Array;
+  /** The peer rang "descriptors changed" since the last read of its scratchpads. */
+  #peerStale = false;
   readonly #pending: Uint8Array;
   readonly #qpOwner: (NtbClient | undefined)[];
   readonly #clients = new Map<string, NtbClient>();
@@ -320,6 +322,7 @@ export class NtbTransport {
 
   #linkDown(): void {
     this.#peerValid.fill(0);
+    this.#peerStale = false;
     if (this.#dead) return;
     // ntb_transport_link_cleanup zeroes the scratchpads; clearing the MSI window too is the model's
     // choice (ntb_transport does not call ntb_msi_clear_mws), so nothing reaches this host while down.
@@ -330,12 +333,18 @@ export class NtbTransport {
   #doorbell(bits: number): void {
     if (((bits >>> this.msiDbBit) & 1) === 0 || this.#dead) return;
     this.ntb.dbClear(1 << this.msiDbBit);
-    this.#refreshPeer();
+    // ntb_transport re-reads every queue pair's descriptor when this doorbell fires
+    // (ntb_transport_msi_peer_desc_changed). Its handler runs after the ring, so rings that come
+    // before it runs are served by one re-read: the model reads when it next needs the descriptors,
+    // so that a peer publishing N interrupts costs one pass, not N. Posted triggers go out at once.
+    if (this.pendingPosts() > 0) this.#refreshPeer();
+    else this.#peerStale = true;
   }
 
   /** Reads the peer's descriptors (ntb_transport_setup_qp_peer_msi for every slot), then issues posted triggers. */
   #refreshPeer(): void {
     if (this.#dead || !this.ntb.linkIsUp) return;
+    this.#peerStale = false;
     this.stats.peerRefreshes++;
     for (let s = 0; s < this.slots; s++) {
       const off = this.ntb.peerSpadRead(this.spadOffset + 2 * s);
@@ -358,6 +367,7 @@ export class NtbTransport {
 
   /** The peer's descriptor in `slot` as last read, undefined when the slot is empty. */
   peerDescriptor(slot: number): NtbMsiDesc | undefined {
+    if (this.#peerStale) this.#refreshPeer();
     return this.#peerValid[slot] === 1 ? { addrOffset: this.#peerOffset[slot]!, data: this.#peerData[slot]! } : undefined;
   }
 
@@ -368,6 +378,7 @@ export class NtbTransport {
    */
   triggerSlot(slot: number): NtbWriteResult {
     if (this.#dead || !this.ntb.linkIsUp) throw this.#noLink(slot);
+    if (this.#peerStale) this.#refreshPeer();
     if (this.#peerValid[slot] !== 1) throw this.#noDesc(slot);
     return this.msi.peerTrigger(this.#peerOffset[slot]!, this.#peerData[slot]!);
   }

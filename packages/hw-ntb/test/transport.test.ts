@@ -45,3 +45,22 @@ describe("ntb_transport scratchpad and doorbell layout", () => {
     expect(tb.client("net").peerDescriptor(0, 1)).toBeDefined();
   });
 });
+
+describe("descriptors-changed doorbells", () => {
+  test("rings before the peer next needs the descriptors are served by one re-read of its scratchpads", () => {
+    const pair = createNtbPair();
+    const ta = new NtbTransport(pair.a, flat, { vectorsPerQp: 4 });
+    const tb = new NtbTransport(pair.b, flat, { vectorsPerQp: 4 });
+    ta.createClient("net", { queuePairs: 2 });
+    tb.createClient("net", { queuePairs: 2 });
+    const before = tb.stats.peerRefreshes;
+    for (let n = 0; n < 3; n++) ta.client("net").grow(0); // three publications, three rings
+    expect(tb.stats.peerRefreshes).toBe(before);
+    const d = tb.client("net").peerDescriptor(0, 3); // B needs them now: one pass
+    expect(d).toBeDefined();
+    expect(tb.stats.peerRefreshes).toBe(before + 1);
+    expect([pair.a.spadRead(ta.spadOffset + 2 * ta.client("net").peerSlot(0, 3)), pair.a.spadRead(ta.spadOffset + 2 * ta.client("net").peerSlot(0, 3) + 1)]).toEqual([d!.addrOffset, d!.data]);
+    tb.client("net").peerDescriptor(0, 1);
+    expect(tb.stats.peerRefreshes).toBe(before + 1);
+  });
+});
