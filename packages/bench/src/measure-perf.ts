@@ -8,8 +8,12 @@ export const ALLOC_CURVE_SIZES = [16, 64, 256, 1024, 2048] as const;
 /** Interrupts per queue while filling a store (a store of S entries holds S/16 queues). */
 export const QUEUE_SLICE = 16;
 
-/** Passes over the queue's interrupts per timed sample: keeps each sample far above the timer's resolution. */
-export const DELIVERY_PASSES = 16;
+/**
+ * Passes over the queue's interrupts per timed sample, and over the baseline's handlers: each sample
+ * lasts about 70 µs, so that the timer's microsecond steps move a figure by under 2 %.
+ */
+export const DELIVERY_PASSES = 128;
+export const BASELINE_PASSES = 1024;
 
 /** One cell's queue set up for delivery measurements. */
 export interface DeliverySubject {
@@ -104,8 +108,8 @@ export function measureDelivery(subjects: DeliverySubject[], profile: TimingProf
   const adapter: number[][] = subjects.map(() => []);
   for (let r = 0; r < rounds; r++) {
     baseline.push(timeOp("bare handler array", () => {
-      for (let pass = 0; pass < DELIVERY_PASSES; pass++) for (let i = 0; i < n; i++) handlers[i]!(i);
-    }, profile, { ops: n * DELIVERY_PASSES }).p50);
+      for (let pass = 0; pass < BASELINE_PASSES; pass++) for (let i = 0; i < n; i++) handlers[i]!(i);
+    }, profile, { ops: n * BASELINE_PASSES }).p50);
     const order = subjects.map((_, i) => i);
     if (r % 2 === 1) order.reverse();
     for (const i of order) {
