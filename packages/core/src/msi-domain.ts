@@ -240,7 +240,6 @@ export class MsiDomain {
       this.ownership.release(this.storeBase + at);
       throw e;
     }
-    this.ownership.settle();
     this.#descs[at] = desc;
     this.#count++;
     return desc;

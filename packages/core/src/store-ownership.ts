@@ -25,6 +25,8 @@ export class StoreOwnership {
   claim(index: number, owner: number): void {
     this.#owner[index] = owner;
     this.#inUse++;
+    // Keep the hint past taken entries at the front; a release below it lowers it again.
+    while (this.#hint < this.#owner.length && this.#owner[this.#hint] !== 0) this.#hint++;
   }
   release(index: number): void {
     this.#owner[index] = 0;
@@ -37,10 +39,6 @@ export class StoreOwnership {
     const start = from > this.#hint ? from : this.#hint;
     for (let i = start; i < to; i++) if (this.#owner[i] === 0) return i;
     return -1;
-  }
-  /** Moves the hint past taken entries at the front; call after claims. */
-  settle(): void {
-    while (this.#hint < this.#owner.length && this.#owner[this.#hint] !== 0) this.#hint++;
   }
 }
 

@@ -342,9 +342,10 @@ export function createQueueStrategy(system: IrqSystem, host: Device, store: Mess
       checkIndex(q, first, "first index");
       checkIndex(q, last, "last index");
       if (first > last) throw new ImsimError("EINVAL", `range [${first}, ${last}] of queue ${q.name} is empty`);
-      const n = design.indicesOf(q).filter((i) => i >= first && i <= last).length;
+      // Nothing freed is nothing changed: ENOENT leaves the queue as it was.
+      const n = freeIndices(q, first, last);
       if (n === 0) throw new ImsimError("ENOENT", `queue ${q.name} has no interrupt in [${first}, ${last}]`);
-      return freeIndices(q, first, last);
+      return n;
     },
 
     freeAllIrqs(queue) {

@@ -7,7 +7,6 @@ describe("StoreOwnership", () => {
     expect(own.lowestFree(0, 8)).toBe(0);
     own.claim(0, 1);
     own.claim(1, 1);
-    own.settle();
     own.claim(3, 2);
     expect(own.inUse).toBe(3);
     expect(own.ownerOf(3)).toBe(2);
@@ -17,10 +16,9 @@ describe("StoreOwnership", () => {
     expect(own.lowestFree(3, 4)).toBe(-1);
   });
 
-  it("finds a released entry below the settled front again", () => {
+  it("finds a released entry below the taken front again", () => {
     const own = new StoreOwnership(createMsixTable(4, 0));
     for (let i = 0; i < 4; i++) own.claim(i, 1);
-    own.settle();
     expect(own.lowestFree(0, 4)).toBe(-1);
     own.release(1);
     expect(own.inUse).toBe(3);
