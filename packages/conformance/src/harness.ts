@@ -144,10 +144,50 @@ export class Harness {
   total = 0;
   #names = 0;
   #closed = false;
+  /** One-shot hooks: run inside the suite's handler the next time that virq is delivered. */
+  readonly #hooks = new Map<number, () => void>();
+  /** An error a hook threw (core keeps handler errors from the caller; the suite rethrows it). */
+  #hookError: unknown = undefined;
   readonly #handler = (virq: number): void => {
     this.counts.set(virq, (this.counts.get(virq) ?? 0) + 1);
     this.total++;
+    const hook = this.#hooks.get(virq);
+    if (hook !== undefined) {
+      this.#hooks.delete(virq);
+      try {
+        hook();
+      } catch (e) {
+        this.#hookError ??= e;
+      }
+    }
   };
+
+  /**
+   * Runs `fn` inside the suite's handler the next time `virq` is delivered (a re-entrant handler:
+   * it may raise, free, allocate or move interrupts). Check with `takeHookError()` afterwards.
+   */
+  onNextDelivery(virq: number, fn: () => void): void {
+    this.#hooks.set(virq, fn);
+  }
+
+  /** Whether a hook is still waiting for its delivery. */
+  hookArmed(virq: number): boolean {
+    return this.#hooks.has(virq);
+  }
+
+  /** Rethrows the first error a hook threw since the last call, if any. */
+  takeHookError(): void {
+    const e = this.#hookError;
+    this.#hookError = undefined;
+    if (e !== undefined) throw e;
+  }
+
+  /** Frees the suite's action on `virq` (free_irq), as a driver does before it frees the vector. */
+  unwatchVirq(virq: number): void {
+    const desc = this.system.irqDesc(virq);
+    if (desc?.actions.some((a) => a.name === CONFORMANCE_ACTION)) this.system.freeIrq(virq, CONFORMANCE_ACTION);
+    this.#hooks.delete(virq);
+  }
 
   constructor(ctx: SuiteContext) {
     this.ctx = ctx;

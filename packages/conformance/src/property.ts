@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { DELIVERED, FAULTED, HELD, type Queue } from "@imsim/core";
 import type { ConformanceOptions, SuiteContext, SuiteSnapshot, TestFunction } from "./harness.js";
-import { Harness, env, group } from "./harness.js";
+import { CONFORMANCE_ACTION, Harness, env, group } from "./harness.js";
 import { deepEqual, equal, fail, ok, show, throwsCode } from "./assert.js";
 import { foreignRequesterId } from "./iommu.js";
 
@@ -28,6 +28,7 @@ const OPS = [
   ["pasid", 4],
   ["forge", 3],
   ["link", 2],
+  ["reenter", 8],
 ] as const;
 type OpKind = (typeof OPS)[number][0];
 const WEIGHT_TOTAL = OPS.reduce((a, [, w]) => a + w, 0);
@@ -175,6 +176,105 @@ export function runSequence(ctx: SuiteContext, steps: readonly Step[]): Sequence
       `resource counts with ${queues.size} queues and ${n} interrupts ${when}`,
     );
     equal(strategy.queues().length, b.strategy.queues + queues.size, `queues() length ${when}`);
+  };
+
+  /**
+   * A re-entrant handler: the next delivery of one interrupt runs, inside its handler, one of
+   * raise another entry, raise itself, free another interrupt, allocate, move itself, or try to
+   * free itself (EBUSY: it would wait for itself). Then the interrupt is raised through the hardware.
+   */
+  const reenter = (x: number, y: number): string => {
+    if (!linkUp) return apply("raise", x, y);
+    const enabled = liveQueues().flatMap((q) => [...q.irqs].filter(([, m]) => m.depth === 0).map(([index, irq]) => ({ q, index, irq })));
+    if (enabled.length === 0) return apply("allocAny", x, y);
+    const t = enabled[x % enabled.length]!;
+    const others = liveQueues().flatMap((q) => [...q.irqs].map(([index, irq]) => ({ q, index, irq }))).filter((o) => o.irq !== t.irq);
+    const kinds = ["raise-other", "raise-self", "free-other", "alloc", "affinity", "free-self"] as const;
+    let kind: (typeof kinds)[number] = kinds[y % kinds.length]!;
+    if ((kind === "raise-other" || kind === "free-other") && others.length === 0) kind = "raise-self";
+    const what = `${t.q.handle.name}[${t.index}] (virq ${t.irq.virq})`;
+    let note = "";
+    h.onNextDelivery(t.irq.virq, () => {
+      switch (kind) {
+        case "raise-other": {
+          const o = others[(y >>> 4) % others.length]!;
+          const r = instance.raise(o.q.handle, o.index);
+          if (o.irq.depth > 0) {
+            equal(r, HELD, `nested raise of masked ${o.q.handle.name}[${o.index}] from ${what}'s handler`);
+            o.irq.pending = true;
+          } else {
+            equal(r, DELIVERED, `nested raise of ${o.q.handle.name}[${o.index}] from ${what}'s handler`);
+            owe(o.irq.virq);
+          }
+          note = `raise ${o.q.handle.name}[${o.index}] → ${r}`;
+          return;
+        }
+        case "raise-self": {
+          const r = instance.raise(t.q.handle, t.index);
+          equal(r, HELD, `raise of ${what} from its own handler (1 HELD: marked pending, not nested)`);
+          owe(t.irq.virq); // runs once more when the handler returns
+          note = "raise self → HELD";
+          return;
+        }
+        case "free-other": {
+          const o = others[(y >>> 4) % others.length]!;
+          h.unwatchVirq(o.irq.virq);
+          strategy.freeIrq(o.q.handle, o.index);
+          equal(system.irqDesc(o.irq.virq), undefined, `descriptor of virq ${o.irq.virq} freed from ${what}'s handler`);
+          o.q.irqs.delete(o.index);
+          note = `free ${o.q.handle.name}[${o.index}]`;
+          return;
+        }
+        case "alloc": {
+          const q = liveQueues()[(y >>> 4) % liveQueues().length]!;
+          const want = lowestFree(q, 1);
+          if (want.length === 0) {
+            note = `alloc ${q.handle.name}: full`;
+            return;
+          }
+          const irq = strategy.allocIrq(q.handle);
+          equal(irq.index, want[0], `index allocated from ${what}'s handler`);
+          adopt(q, irq.index, irq.virq);
+          note = `alloc ${q.handle.name}[${irq.index}] → virq ${irq.virq}`;
+          return;
+        }
+        case "affinity": {
+          const mask = ((y >>> 4) % allCpus) + 1;
+          if ((mask & online) === 0) {
+            refused(`setAffinity(${t.irq.virq}, 0x${mask.toString(16)}) naming only offline CPUs, from its own handler`, "EINVAL", () => system.setAffinity(t.irq.virq, mask));
+            note = `affinity 0x${mask.toString(16)} → EINVAL`;
+            return;
+          }
+          system.setAffinity(t.irq.virq, mask);
+          const cpu = system.irqDesc(t.irq.virq)!.effectiveCpu;
+          ok(((mask & online) >>> cpu) & 1, `virq ${t.irq.virq} on CPU${cpu} after setAffinity(0x${mask.toString(16)}) from its own handler`);
+          note = `affinity 0x${mask.toString(16)} → CPU${cpu}`;
+          return;
+        }
+        case "free-self": {
+          refused(`free_irq of ${what} from its own handler`, "EBUSY", () => system.freeIrq(t.irq.virq, CONFORMANCE_ACTION));
+          refused(`freeIrq of ${what} from its own handler`, "EBUSY", () => strategy.freeIrq(t.q.handle, t.index));
+          note = "free self → EBUSY";
+          return;
+        }
+      }
+    });
+    const r = instance.raise(t.q.handle, t.index);
+    equal(h.hookArmed(t.irq.virq), false, `the handler of ${what} ran its nested operation`);
+    h.takeHookError();
+    equal(r, DELIVERED, `result of raising ${what} with a re-entrant handler`);
+    owe(t.irq.virq);
+    checkDeliveries(t.irq.virq, `raising ${what} with a re-entrant handler (${note})`);
+    equal(system.handlerErrors.total, 0, `errors thrown by handlers`);
+    // Right away, before anything else changes: each involved entry reaches its own handler again
+    // (a route remembered during the nested delivery must not point elsewhere).
+    for (const o of [t, ...others]) {
+      if (o.q.irqs.get(o.index) !== o.irq || o.irq.depth > 0) continue;
+      equal(instance.raise(o.q.handle, o.index), DELIVERED, `raise of ${o.q.handle.name}[${o.index}] right after ${what}'s re-entrant handler`);
+      owe(o.irq.virq);
+      checkDeliveries(o.irq.virq, `raising ${o.q.handle.name}[${o.index}] right after ${what}'s re-entrant handler (${note})`);
+    }
+    return `reenter ${what}: ${note}`;
   };
 
   const apply = (kind: OpKind, x: number, y: number): string => {
@@ -375,6 +475,8 @@ export function runSequence(ctx: SuiteContext, steps: readonly Step[]): Sequence
         checkDeliveries(t.irq.virq, "a forged write");
         return `forge ${t.q.handle.name}[${t.index}] ${show(forged)}`;
       }
+      case "reenter":
+        return reenter(x, y);
       case "link": {
         if (!ctx.supports.link) return apply("raise", x, y);
         if (linkUp && y % 3 !== 0) return apply("raise", x, y); // keep the link up most of the time

@@ -10,6 +10,7 @@ export * from "./store-ownership.js";
 export * from "./irq-desc.js";
 export * from "./msi-domain.js";
 export * from "./fault-log.js";
+export * from "./handler-errors.js";
 export * from "./irq-system.js";
 export * from "./views.js";
 export * from "./footprint.js";

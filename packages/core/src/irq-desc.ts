@@ -65,8 +65,10 @@ export class IrqDesc {
   depth = 0;
   /** Chip-level mask state of the store entry. */
   masked = true;
-  /** An interrupt arrived while disabled (IRQS_PENDING); replayed once on enable. */
+  /** An interrupt arrived while disabled or while its handler ran (IRQS_PENDING); replayed once. */
   pending = false;
+  /** Its actions are running (IRQD_IRQ_INPROGRESS): a raise now is marked pending, not nested. */
+  inProgress = false;
   readonly counts: Uint32Array;
   actions: IrqAction[] = [];
 

@@ -12,7 +12,7 @@ import {
 } from "./msi-domain.js";
 import { StoreOwnership, rootOf } from "./store-ownership.js";
 import type { MessageStore } from "./message-store.js";
-import { PASID_MAX } from "./message-store.js";
+import { PASID_MAX, checkMessageStore } from "./message-store.js";
 import {
   compatApicId,
   compatVector,
@@ -23,6 +23,15 @@ import {
   remappableIndex,
 } from "./msi-message.js";
 import { FaultLog, type FaultReason } from "./fault-log.js";
+import { HandlerErrorLog, type HandlerErrorRecord } from "./handler-errors.js";
+
+/** True for a 32-bit word, signed or unsigned (what a register or message field holds). */
+function isU32(v: number): boolean {
+  return (v | 0) === v || v >>> 0 === v;
+}
+
+const FAULT_POINTS: readonly FaultPoint[] = ["store-write", "vector-alloc", "irte-alloc"];
+const SYSTEM_NAME = /^[A-Za-z0-9_.:-]{1,32}$/;
 
 /** Outcome of one interrupt write (numbers, so the hot path returns without allocating). */
 export const DELIVERED = 0;
@@ -46,8 +55,14 @@ export interface IrqSystemOptions {
   irteCount?: number;
   /** Highest virq + 1, default 32768. */
   maxVirqs?: number;
-  /** Name used in views of several systems (NTB hosts), default "host". */
+  /** Name used in views of several systems (NTB hosts), default "host": 1-32 characters of [A-Za-z0-9_.:-]. */
   name?: string;
+  /**
+   * Called with each error an interrupt handler throws during delivery, after the interrupt's
+   * other actions ran. Delivery never throws a handler's error. Without a hook, the error is kept
+   * in `system.handlerErrors` and warned about once per action (process.emitWarning).
+   */
+  onHandlerError?: (record: HandlerErrorRecord) => void;
 }
 
 /** Counts of everything the system hands out: compare two to prove a teardown released it all. */
@@ -93,6 +108,12 @@ class RouteCache {
   }
 }
 
+interface PendingChange {
+  readonly store: MessageStore;
+  readonly index: number;
+  readonly pending: boolean;
+}
+
 /** Sysfs entries a strategy or driver adds to the view: called with an emitter when the view is built. */
 export type SysfsProvider = (emit: (path: string, content: string) => void) => void;
 
@@ -122,15 +143,22 @@ export class IrqSystem implements DomainBackend {
   #lastRoutes: RouteCache | undefined;
   /** Changes with anything that can change where an interrupt goes (IRTEs, vectors, irq state, handlers). */
   #epoch = 0;
-  /** The virq the last msiWrite delivered to. */
-  #lastVirq = 0;
+  readonly #onHandlerError: ((record: HandlerErrorRecord) => void) | undefined;
+  /** Errors thrown by interrupt handlers during delivery; delivery itself never throws them. */
+  readonly handlerErrors = new HandlerErrorLog();
 
   constructor(options: IrqSystemOptions = {}) {
     if (typeof options !== "object" || options === null) throw new ImsimError("EINVAL", `system options must be an object, got ${describe(options)}`);
     this.cpus = checkInt(options.cpus ?? 4, 1, 32, "CPU count");
     this.interruptRemapping = options.interruptRemapping ?? false;
     if (typeof this.interruptRemapping !== "boolean") throw new ImsimError("EINVAL", `interruptRemapping must be a boolean`);
-    this.name = options.name ?? "host";
+    const name = options.name ?? "host";
+    if (typeof name !== "string" || !SYSTEM_NAME.test(name)) throw new ImsimError("EINVAL", `system name must be 1-32 characters of [A-Za-z0-9_.:-], got ${describe(name)}`);
+    this.name = name;
+    if (options.onHandlerError !== undefined && typeof options.onHandlerError !== "function") {
+      throw new ImsimError("EINVAL", `onHandlerError must be a function, got ${describe(options.onHandlerError)}`);
+    }
+    this.#onHandlerError = options.onHandlerError;
     this.irqs = new IrqSpace(checkInt(options.maxVirqs ?? 32768, 32, 1 << 24, "maxVirqs"));
     this.matrix = new VectorMatrix(this.cpus);
     this.irtes = this.interruptRemapping ? new IrteTable(checkInt(options.irteCount ?? 65536, 1, 65536, "irteCount")) : undefined;
@@ -216,10 +244,7 @@ export class IrqSystem implements DomainBackend {
     if (typeof options !== "object" || options === null) throw new ImsimError("EINVAL", `MSI domain options must be an object`);
     checkInt(options.domainId, 0, MSI_MAX_DEVICE_IRQDOMAINS - 1, `MSI domain id of ${device.name}`);
     if (!["msi", "msix", "ims"].includes(options.kind)) throw new ImsimError("EINVAL", `MSI domain kind must be msi, msix or ims, got ${describe(options.kind)}`);
-    const store = options.store;
-    if (typeof store !== "object" || store === null || typeof store.writeMessage !== "function") {
-      throw new ImsimError("EINVAL", `MSI domain of ${device.name} needs a MessageStore, got ${describe(store)}`);
-    }
+    const store = checkMessageStore(options.store, `store of the MSI domain of ${device.name}`);
     const list = this.#domains.get(device) ?? [];
     if (list[options.domainId]) throw new ImsimError("EEXIST", `${device.name} already has MSI domain ${options.domainId} (${list[options.domainId]!.name})`);
     const { root, base } = rootOf(store);
@@ -274,6 +299,7 @@ export class IrqSystem implements DomainBackend {
 
   /** Makes the Nth (0-based) next operation at `point` fail with EIO; for rollback tests. */
   injectFault(point: FaultPoint, nth = 0): void {
+    if (!FAULT_POINTS.includes(point)) throw new ImsimError("EINVAL", `fault point must be one of ${FAULT_POINTS.join(", ")}, got ${describe(point)}`);
     checkInt(nth, 0, Number.MAX_SAFE_INTEGER, `fault countdown for ${point}`);
     this.#injected.set(point, nth);
   }
@@ -312,7 +338,7 @@ export class IrqSystem implements DomainBackend {
       step = 2;
       this.#descs[virq] = irq;
       // A raise that hit the entry while it belonged to nobody must not fire into the new owner.
-      domain.store.setPending(msiIndex, false);
+      this.#clearPending(domain.store, msiIndex);
       this.#writeMessage(irq, true);
     } catch (e) {
       this.#descs[virq] = undefined;
@@ -362,13 +388,60 @@ export class IrqSystem implements DomainBackend {
     desc.pasid = pasid;
   }
 
+  /**
+   * @internal EBUSY while the interrupt's handler runs: freeing it from its own handler would
+   * wait for itself in synchronize_irq() in Linux. Checked before any change.
+   */
+  checkFreeable(desc: MsiDesc): void {
+    if (this.#descs[desc.virq]?.inProgress) {
+      throw new ImsimError("EBUSY", `virq ${desc.virq} (${desc.device.name} index ${desc.msiIndex}) cannot be freed from its own handler`);
+    }
+  }
+
+  /**
+   * Runs `op`; when it throws, the work counters of `stats` (requester-id resolutions, message
+   * writes) return to their values before it, so they count only the work of operations that
+   * succeeded. Nested calls compose: each failed scope undoes its own part.
+   */
+  atomically<T>(op: () => T): T {
+    const resolutions = this.stats.sourceIdResolutions;
+    const writes = this.stats.messageWrites;
+    const outer = this.#pendingJournal;
+    const journal: PendingChange[] = [];
+    this.#pendingJournal = journal;
+    try {
+      const result = op();
+      outer?.push(...journal);
+      return result;
+    } catch (e) {
+      // Pending bits the operation cleared (allocations, and the frees that rolled them back) come
+      // back as the device held them: a raise that arrived before stays owed.
+      for (let i = journal.length - 1; i >= 0; i--) journal[i]!.store.setPending(journal[i]!.index, journal[i]!.pending);
+      this.stats.sourceIdResolutions = resolutions;
+      this.stats.messageWrites = writes;
+      throw e;
+    } finally {
+      this.#pendingJournal = outer;
+    }
+  }
+
+  /** Pending bits cleared inside the innermost atomically() scope, to restore if it fails. */
+  #pendingJournal: PendingChange[] | undefined;
+
+  #clearPending(store: MessageStore, index: number): void {
+    const pending = store.isPending(index);
+    if (!pending) return;
+    this.#pendingJournal?.push({ store, index, pending });
+    store.setPending(index, false);
+  }
+
   /** @internal */
   freeInterrupt(domain: MsiDomain, desc: MsiDesc): void {
     this.#epoch++;
     const irq = this.#descs[desc.virq]!;
     const store = domain.store;
     store.setMasked(desc.msiIndex, true);
-    store.setPending(desc.msiIndex, false);
+    this.#clearPending(store, desc.msiIndex);
     store.writeMessage(desc.msiIndex, 0, 0, 0);
     if (store.supportsPasid) store.setPasid(desc.msiIndex, -1);
     if (irq.irte >= 0) this.irtes!.free(irq.irte);
@@ -423,6 +496,7 @@ export class IrqSystem implements DomainBackend {
   freeIrq(virq: number, name: string): void {
     const irq = this.#irq(virq);
     if (!irq.actions.some((a) => a.name === name)) throw new ImsimError("ENOENT", `virq ${virq} has no action named ${describe(name)}`);
+    if (irq.inProgress) throw new ImsimError("EBUSY", `free_irq(${virq}, ${name}) from the interrupt's own handler would wait for itself (synchronize_irq)`);
     irq.actions = irq.actions.filter((a) => a.name !== name);
     this.#epoch++;
     if (irq.actions.length === 0) {
@@ -478,6 +552,10 @@ export class IrqSystem implements DomainBackend {
 
   /** Sets the requested CPUs of `virq`; it moves when its effective CPU leaves the mask. */
   setAffinity(virq: number, mask: number): void {
+    this.atomically(() => this.#setAffinity(virq, mask));
+  }
+
+  #setAffinity(virq: number, mask: number): void {
     const irq = this.#irq(virq);
     checkInt(mask, 1, 0xffffffff, `affinity mask for virq ${virq}`);
     const m = (mask & this.matrix.allCpusMask) >>> 0;
@@ -496,6 +574,10 @@ export class IrqSystem implements DomainBackend {
 
   /** Takes a CPU off or on line. Offline moves its interrupts first; EBUSY for the last online CPU. */
   setCpuOnline(cpu: number, online: boolean): void {
+    this.atomically(() => this.#setCpuOnline(cpu, online));
+  }
+
+  #setCpuOnline(cpu: number, online: boolean): void {
     checkInt(cpu, 0, this.cpus - 1, "CPU");
     if (typeof online !== "boolean") throw new ImsimError("EINVAL", `online must be a boolean, got ${describe(online)}`);
     if (online === this.matrix.isOnline(cpu)) return;
@@ -558,45 +640,49 @@ export class IrqSystem implements DomainBackend {
   /**
    * The device raises entry `index` of `store`: held in the pending bit while masked, else written
    * to the interrupt address with the store's requester id and the entry's PASID.
+   * EINVAL (nothing recorded, nothing delivered) when `store` is not a message store or `index` is
+   * not an integer entry of it.
    */
   raise(store: MessageStore, index: number): DeliveryResult {
-    // Fast path, kept small so that it inlines: a route validated since the last change.
+    // Fast path, kept small so that it inlines: a route validated since the last change. The
+    // integer check also keeps "0" or 0.5 from reading the cache as 0.
     const routes = this.#lastRoutes;
-    if (routes !== undefined && routes.store === store && routes.version === store.version && routes.epoch === this.#epoch) {
+    if (routes !== undefined && routes.store === store && index >>> 0 === index && routes.version === store.version && routes.epoch === this.#epoch) {
       const irq = routes.irq[index];
-      if (irq !== undefined) {
-        // #dispatch, written out: this path must inline into the device's loop.
-        irq.counts[irq.effectiveCpu]!++;
-        this.stats.delivered++;
-        const actions = irq.actions;
-        for (let i = 0; i < actions.length; i++) {
-          const a = actions[i]!;
-          a.handler(irq.virq, a.devId);
-        }
-        return DELIVERED;
-      }
+      if (irq !== undefined && !irq.inProgress) return this.#runEdge(irq, irq.effectiveCpu);
     }
     return this.#raiseSlow(store, index);
   }
 
   #raiseSlow(store: MessageStore, index: number): DeliveryResult {
+    if (typeof store !== "object" || store === null || typeof store.isMasked !== "function" || typeof store.size !== "number") {
+      throw new ImsimError("EINVAL", `raise needs a message store, got ${describe(store)}`);
+    }
+    if (index >>> 0 !== index || index >= store.size) {
+      throw new ImsimError("EINVAL", `entry to raise must be an integer in [0, ${store.size - 1}] of ${store.chipName}, got ${describe(index)}`);
+    }
     let routes = this.#lastRoutes;
     if (routes === undefined || routes.store !== store) routes = this.#routesOf(store);
     const version = store.version;
-    if ((routes.version !== version || routes.epoch !== this.#epoch) && typeof version === "number") routes.reset(version, this.#epoch);
+    const epoch = this.#epoch;
+    if ((routes.version !== version || routes.epoch !== epoch) && typeof version === "number") routes.reset(version, epoch);
     if (store.isMasked(index)) {
       store.setPending(index, true);
       this.stats.held++;
       return HELD;
     }
-    const epoch = this.#epoch;
     // "| 0": addresses above 2^31 would otherwise travel as boxed doubles.
-    const result = this.msiWrite(store.addressLo(index) | 0, store.addressHi(index) | 0, store.data(index) | 0, store.requesterId, store.pasid(index));
-    // Remember the route only if the handlers changed nothing on the way.
-    if (result === DELIVERED && routes.epoch === epoch && this.#epoch === epoch && routes.version === store.version && index < routes.irq.length) {
-      routes.irq[index] = this.#descs[this.#lastVirq];
+    const virq = this.#resolve(store.addressLo(index) | 0, store.addressHi(index) | 0, store.data(index) | 0, store.requesterId, store.pasid(index));
+    if (virq <= 0) return -virq as DeliveryResult;
+    const irq = this.#descs[virq]!;
+    const cpu = this.#resolvedCpu;
+    // The route is remembered before any handler runs, so a handler that raises another entry
+    // (or frees, allocates, moves) cannot leave its own target in this entry's slot. Only a route
+    // to an interrupt that would run now is kept; every change to that bumps the epoch.
+    if (routes.epoch === epoch && routes.version === store.version && irq.depth === 0 && irq.started && cpu === irq.effectiveCpu) {
+      routes.irq[index] = irq;
     }
-    return result;
+    return this.#handle(irq, cpu);
   }
 
   #routesOf(store: MessageStore): RouteCache {
@@ -612,8 +698,28 @@ export class IrqSystem implements DomainBackend {
   /**
    * A memory write of `data` to (addressHi:addressLo) carrying `requesterId` and `pasid` (-1 none):
    * decoded as an MSI, validated by interrupt remapping, dispatched to the CPU's vector.
+   * EINVAL when an argument is not a 32-bit integer (addresses, data), a 16-bit requester id, or a
+   * PASID (-1 or 20 bits); nothing is recorded then.
    */
   msiWrite(addressLo: number, addressHi: number, data: number, requesterId: number, pasid: number): DeliveryResult {
+    if (!isU32(addressLo) || !isU32(addressHi) || !isU32(data)) {
+      throw new ImsimError("EINVAL", `an interrupt write needs 32-bit address and data words, got ${describe(addressLo)}, ${describe(addressHi)}, ${describe(data)}`);
+    }
+    if (requesterId >>> 0 !== requesterId || requesterId > 0xffff) throw new ImsimError("EINVAL", `requester id must be a 16-bit integer, got ${describe(requesterId)}`);
+    if (pasid !== -1 && (pasid >>> 0 !== pasid || pasid > PASID_MAX)) throw new ImsimError("EINVAL", `PASID must be -1 or in [0, ${PASID_MAX}], got ${describe(pasid)}`);
+    const virq = this.#resolve(addressLo | 0, addressHi | 0, data | 0, requesterId, pasid);
+    if (virq <= 0) return -virq as DeliveryResult;
+    return this.#handle(this.#descs[virq]!, this.#resolvedCpu);
+  }
+
+  /** The CPU the last #resolve reached; read right after it, before any handler can run. */
+  #resolvedCpu = 0;
+
+  /**
+   * Where a write goes, without running anything: the virq it reaches (the CPU in #resolvedCpu),
+   * or -FAULTED / -SPURIOUS after recording why.
+   */
+  #resolve(addressLo: number, addressHi: number, data: number, requesterId: number, pasid: number): number {
     if (!isMsiAddress(addressLo, addressHi)) return this.#fault("not-msi-address", -1, requesterId, pasid, addressLo);
     let cpu: number;
     let vector: number;
@@ -633,42 +739,73 @@ export class IrqSystem implements DomainBackend {
     }
     // An offline CPU owns no device vector (its interrupts moved away), so no online check is needed.
     const virq = this.matrix.lookup(cpu, vector);
-    const irq = virq > 0 ? this.#descs[virq] : undefined;
-    if (irq === undefined) {
+    if (virq <= 0 || this.#descs[virq] === undefined) {
       this.stats.spurious++;
-      return SPURIOUS;
+      return -SPURIOUS;
     }
-    return this.#handle(irq, cpu);
+    this.#resolvedCpu = cpu;
+    return virq;
   }
 
-  /** Runs a validated interrupt's actions on `cpu` (raise's fast path has a copy of this). */
-  #dispatch(irq: IrqDesc, cpu: number): DeliveryResult {
-    irq.counts[cpu]!++;
-    this.stats.delivered++;
-    const actions = irq.actions;
-    for (let i = 0; i < actions.length; i++) {
-      const a = actions[i]!;
-      a.handler(irq.virq, a.devId);
-    }
-    return DELIVERED;
-  }
-
-  /** handle_edge_irq: held (IRQS_PENDING, masked) while disabled or without action, else counted and run. */
+  /**
+   * handle_edge_irq (kernel/irq/chip.c): an interrupt whose handler is running, that is disabled or
+   * has no action is marked pending (IRQS_PENDING) and masked; otherwise it is counted and run.
+   */
   #handle(irq: IrqDesc, cpu: number): DeliveryResult {
-    if (irq.depth !== 0 || !irq.started) {
+    if (irq.inProgress || irq.depth !== 0 || !irq.started) {
       irq.pending = true;
       if (!irq.masked) this.#mask(irq);
       this.stats.held++;
       return HELD;
     }
-    this.#lastVirq = irq.virq;
-    return this.#dispatch(irq, cpu);
+    return this.#runEdge(irq, cpu);
   }
 
-  #fault(reason: FaultReason, irte: number, requesterId: number, pasid: number, address: number): DeliveryResult {
+  /**
+   * The body of handle_edge_irq once the interrupt may run: count it on `cpu`, run every action
+   * with IRQD_IRQ_INPROGRESS set, and run again while a raise arrived meanwhile (unmasking first),
+   * so handlers of one interrupt never nest. A throwing action does not stop the others or the
+   * flow: its error is recorded (see `handlerErrors`).
+   */
+  #runEdge(irq: IrqDesc, cpu: number): DeliveryResult {
+    irq.counts[cpu]!++;
+    this.stats.delivered++;
+    do {
+      if (irq.pending) {
+        irq.pending = false;
+        if (irq.masked) this.#unmask(irq);
+      }
+      irq.inProgress = true;
+      const actions = irq.actions;
+      for (let i = 0; i < actions.length; i++) {
+        const a = actions[i]!;
+        try {
+          a.handler(irq.virq, a.devId);
+        } catch (e) {
+          this.#handlerFailed(irq, a, e);
+        }
+      }
+      irq.inProgress = false;
+    } while (irq.pending && irq.depth === 0 && irq.started && this.#descs[irq.virq] === irq);
+    return DELIVERED;
+  }
+
+  #handlerFailed(irq: IrqDesc, action: IrqAction, error: unknown): void {
+    const record = this.handlerErrors.record(irq.virq, action.name, error);
+    if (this.#onHandlerError) {
+      this.#onHandlerError(record);
+    } else if (this.handlerErrors.firstOf(irq.virq, action.name)) {
+      const text = `imsim: handler ${action.name} of virq ${irq.virq} in ${this.name} threw: ${error instanceof Error ? error.message : String(error)} (kept in system.handlerErrors; pass onHandlerError to createSystem to handle it)`;
+      const proc = (globalThis as { process?: { emitWarning?: (w: string) => void } }).process;
+      if (proc?.emitWarning) proc.emitWarning(text);
+      else console.warn(text);
+    }
+  }
+
+  #fault(reason: FaultReason, irte: number, requesterId: number, pasid: number, address: number): number {
     this.stats.faulted++;
     this.faults.record(reason, irte, requesterId, pasid, address >>> 0);
-    return FAULTED;
+    return -FAULTED;
   }
 
   // ---------------------------------------------------------------- views and snapshots

@@ -1,4 +1,4 @@
-import { ImsimError, checkInt } from "./errors.js";
+import { ImsimError, checkInt, describe } from "./errors.js";
 
 /**
  * A device-specific place where interrupt messages live: the PCI MSI-X table, the IDXD IMS table,
@@ -33,6 +33,26 @@ export interface MessageStore {
   /** Sets the entry's PASID (-1 clears PASID enable). Stores without PASID support accept only -1. */
   setPasid(index: number, pasid: number): void;
   pasid(index: number): number;
+}
+
+const STORE_METHODS = ["writeMessage", "addressLo", "addressHi", "data", "setMasked", "isMasked", "setPending", "isPending", "setPasid", "pasid"] as const;
+
+/**
+ * Checks that `store` is a MessageStore (every member with the right type, a size of 1-65536
+ * entries, a 16-bit requester id); EINVAL naming the first thing missing. `what` says whose store.
+ */
+export function checkMessageStore(store: unknown, what: string): MessageStore {
+  if (typeof store !== "object" || store === null) throw new ImsimError("EINVAL", `${what} must be a MessageStore, got ${describe(store)}`);
+  const s = store as Record<string, unknown>;
+  for (const m of STORE_METHODS) {
+    if (typeof s[m] !== "function") throw new ImsimError("EINVAL", `${what} is not a MessageStore: it has no method ${m}()`);
+  }
+  if (typeof s.chipName !== "string" || s.chipName.length === 0) throw new ImsimError("EINVAL", `${what} is not a MessageStore: chipName must be a non-empty string, got ${describe(s.chipName)}`);
+  checkInt(s.size, 1, 65536, `size of ${what}`);
+  checkInt(s.requesterId, 0, 0xffff, `requester id of ${what}`);
+  if (typeof s.supportsPasid !== "boolean") throw new ImsimError("EINVAL", `${what} is not a MessageStore: supportsPasid must be a boolean, got ${describe(s.supportsPasid)}`);
+  if (typeof s.version !== "number") throw new ImsimError("EINVAL", `${what} is not a MessageStore: version must be a number, got ${describe(s.version)}`);
+  return store as MessageStore;
 }
 
 /** Largest PASID: PASIDs are 20 bits (PCIe r6.0 §6.20 PASID TLP prefix). */

@@ -57,6 +57,8 @@ export interface MsiDomainOptions {
 export interface DomainBackend {
   readonly interruptRemapping: boolean;
   allocInterrupt(domain: MsiDomain, msiIndex: number, affinity: number, cookie: number): MsiDesc;
+  checkFreeable(desc: MsiDesc): void;
+  atomically<T>(op: () => T): T;
   freeInterrupt(domain: MsiDomain, desc: MsiDesc): void;
   rewrite(desc: MsiDesc): void;
 }
@@ -173,6 +175,10 @@ export class MsiDomain {
 
   /** Allocates one interrupt at `index`, or at the lowest free index for MSI_ANY_INDEX (msi_domain_alloc_irq_at). */
   allocAt(index: number, options?: MsiAllocOptions): MsiMap {
+    return this.#backend.atomically(() => this.#allocAt(index, options));
+  }
+
+  #allocAt(index: number, options?: MsiAllocOptions): MsiMap {
     this.#assertLive();
     const opts = this.#checkOptions(options);
     let at: number;
@@ -196,6 +202,10 @@ export class MsiDomain {
 
   /** Allocates every index in [first, last] or none (msi_domain_alloc_irqs_range). */
   allocRange(first: number, last: number, options?: MsiAllocOptions): MsiMap[] {
+    return this.#backend.atomically(() => this.#allocRange(first, last, options));
+  }
+
+  #allocRange(first: number, last: number, options?: MsiAllocOptions): MsiMap[] {
     this.#assertLive();
     const opts = this.#checkOptions(options);
     this.#checkIndex(first, "first MSI index");
@@ -214,6 +224,10 @@ export class MsiDomain {
 
   /** Allocates `count` interrupts at the lowest free indices, all or none. */
   allocAny(count: number, options?: MsiAllocOptions): MsiMap[] {
+    return this.#backend.atomically(() => this.#allocAny(count, options));
+  }
+
+  #allocAny(count: number, options?: MsiAllocOptions): MsiMap[] {
     this.#assertLive();
     checkInt(count, 1, this.hwsize, `interrupt count for ${this.name}`);
     const opts = this.#checkOptions(options);
@@ -252,12 +266,19 @@ export class MsiDomain {
     this.ownership.release(this.storeBase + desc.msiIndex);
   }
 
+  /** Throws what `free(index)` would for a state reason (EBUSY from its own handler), changing nothing. */
+  assertFreeable(index: number): void {
+    const desc = this.#descs[index];
+    if (desc) this.#backend.checkFreeable(desc);
+  }
+
   /** Frees the interrupt at `index` (msi_domain_free_irqs_range for [index, index]). ENOENT if none. */
   free(index: number): void {
     this.#assertLive();
     const at = this.#checkIndex(index, "MSI index");
     const desc = this.#descs[at];
     if (!desc) throw new ImsimError("ENOENT", `MSI index ${at} of ${this.name} is not allocated`);
+    this.#backend.checkFreeable(desc);
     this.#freeOne(desc);
   }
 
@@ -270,6 +291,10 @@ export class MsiDomain {
     let any = false;
     for (let i = first; i <= last && !any; i++) any = this.#descs[i] !== undefined;
     if (!any) throw new ImsimError("ENOENT", `${this.name} has no interrupt in [${first}, ${last}]`);
+    for (let i = first; i <= last; i++) {
+      const d = this.#descs[i];
+      if (d) this.#backend.checkFreeable(d);
+    }
     let n = 0;
     for (let i = first; i <= last; i++) {
       const d = this.#descs[i];
@@ -296,6 +321,10 @@ export class MsiDomain {
 
   /** Re-composes and rewrites the message (and PASID) of `index`: after a PASID change, for one. */
   rewrite(index: number): void {
+    this.#backend.atomically(() => this.#rewrite(index));
+  }
+
+  #rewrite(index: number): void {
     this.#assertLive();
     const desc = this.#descs[this.#checkIndex(index, "MSI index")];
     if (!desc) throw new ImsimError("ENOENT", `MSI index ${index} of ${this.name} is not allocated`);

@@ -2,7 +2,7 @@ import { ImsimError, checkInt, describe } from "./errors.js";
 import type { Device } from "./device.js";
 import type { IrqSystem, SysfsProvider } from "./irq-system.js";
 import type { MessageStore } from "./message-store.js";
-import { PASID_MAX } from "./message-store.js";
+import { PASID_MAX, checkMessageStore } from "./message-store.js";
 import type { MsiDomain, MsiAllocOptions } from "./msi-domain.js";
 import type { MsiMsg } from "./msi-message.js";
 import { summarizeFootprint, type Footprint, type FootprintItem } from "./footprint.js";
@@ -161,8 +161,36 @@ function checkPasid(pasid: unknown, what: string): number | undefined {
   return checkInt(pasid, 0, PASID_MAX, `PASID of ${what}`);
 }
 
-/** Builds an ImsStrategy from a design: the machinery both strategies share. */
-export function createQueueStrategy(system: IrqSystem, host: Device, store: MessageStore, design: StrategyDesign, options: StrategyOptions = {}): ImsStrategy {
+/** What `createQueueStrategy` takes as the design: the design itself, or a function that makes it once the arguments are checked. */
+export type StrategyDesignSource = StrategyDesign | ((system: IrqSystem, host: Device, store: MessageStore) => StrategyDesign);
+
+/**
+ * Checks the arguments every strategy factory takes, before a design sees them: `system` an
+ * IrqSystem, `host` a present device of it, `store` a MessageStore, `options` an object with a
+ * valid affinity. EINVAL or ENODEV, nothing created.
+ */
+export function checkStrategyArgs(system: unknown, host: unknown, store: unknown, options: unknown): void {
+  if (typeof system !== "object" || system === null || typeof (system as IrqSystem).createMsiDomain !== "function" || typeof (system as IrqSystem).device !== "function") {
+    throw new ImsimError("EINVAL", `a strategy needs an IrqSystem (createSystem()), got ${describe(system)}`);
+  }
+  const sys = system as IrqSystem;
+  const name = typeof host === "object" && host !== null ? (host as Device).name : undefined;
+  if (typeof name !== "string" || sys.device(name) !== host) {
+    throw new ImsimError("ENODEV", `the strategy's host must be a present device of system ${sys.name}, got ${typeof name === "string" ? name : describe(host)}`);
+  }
+  checkMessageStore(store, `the IMS store of ${name}`);
+  if (options !== undefined && (typeof options !== "object" || options === null)) throw new ImsimError("EINVAL", `strategy options must be an object, got ${describe(options)}`);
+  const affinity = (options as StrategyOptions | undefined)?.affinity;
+  if (affinity !== undefined) checkInt(affinity, 1, 0xffffffff, `default affinity of the strategy on ${name}`);
+}
+
+/**
+ * Builds an ImsStrategy from a design: the machinery every design shares. Pass the design as a
+ * function of (system, host, store) so that it is made only after the arguments were checked.
+ */
+export function createQueueStrategy(system: IrqSystem, host: Device, store: MessageStore, source: StrategyDesignSource, options: StrategyOptions = {}): ImsStrategy {
+  checkStrategyArgs(system, host, store, options);
+  const design = typeof source === "function" ? source(system, host, store) : source;
   const queues = new Map<number, QueueState>();
   const names = new Set<string>();
   let nextId = 1;
@@ -228,14 +256,12 @@ export function createQueueStrategy(system: IrqSystem, host: Device, store: Mess
 
   /** Frees every allocated index of q in [first, last]; returns how many. */
   const freeIndices = (q: QueueState, first: number, last: number): number => {
-    let n = 0;
-    for (const i of design.indicesOf(q)) {
-      if (i >= first && i <= last) {
-        freeIndex(q, i);
-        n++;
-      }
-    }
-    return n;
+    const targets = design.indicesOf(q).filter((i) => i >= first && i <= last);
+    // All or nothing: refuse before the first free if any of them cannot go (EBUSY from its own handler).
+    const domain = design.domainOf(q);
+    for (const i of targets) domain.assertFreeable(design.msiIndexOf(q, i));
+    for (const i of targets) freeIndex(q, i);
+    return targets.length;
   };
 
   const lowestFreeIndices = (q: QueueState, count: number): number[] => {
@@ -263,43 +289,45 @@ export function createQueueStrategy(system: IrqSystem, host: Device, store: Mess
     store,
 
     createQueue(opts) {
-      if (disposed) throw new ImsimError("ENODEV", `${design.name} strategy on ${host.name} has been disposed`);
-      host.assertPresent("host device");
-      if (typeof opts !== "object" || opts === null) throw new ImsimError("EINVAL", `queue options must be an object, got ${describe(opts)}`);
-      const name = opts.name;
-      if (typeof name !== "string" || !/^[A-Za-z0-9_.-]{1,32}$/.test(name)) {
-        throw new ImsimError("EINVAL", `queue name must be 1-32 characters of [A-Za-z0-9_.-], got ${describe(name)}`);
-      }
-      if (names.has(name)) throw new ImsimError("EEXIST", `queue ${name} already exists on ${host.name}`);
-      const pasid = checkPasid(opts.pasid, `queue ${name}`);
-      if (pasid !== undefined && !store.supportsPasid) throw new ImsimError("EINVAL", `${store.chipName} entries of ${host.name} carry no PASID (queue ${name} asked for ${pasid})`);
-      let base = 0;
-      let count = store.size;
-      if (opts.slice !== undefined) {
-        if (typeof opts.slice !== "object" || opts.slice === null) throw new ImsimError("EINVAL", `slice of queue ${name} must be { base, count }`);
-        base = checkInt(opts.slice.base, 0, store.size - 1, `slice base of queue ${name} (store of ${store.size})`);
-        count = checkInt(opts.slice.count, 1, store.size - base, `slice size of queue ${name} at base ${base} (store of ${store.size})`);
-      }
-      const nvec = checkInt(opts.nvec ?? 0, 0, count, `initial interrupts of queue ${name}`);
-      const affinity = opts.affinity ?? options.affinity;
-      if (affinity !== undefined) checkInt(affinity, 1, 0xffffffff, `affinity of queue ${name}`);
-      const id = nextId++;
-      const handle: Queue = Object.freeze({ id, name, strategy: design.name, [QUEUE_BRAND]: true });
-      const q: QueueState = { handle, id, name, base, count, pasid, affinity };
-      design.attachQueue(q);
-      queues.set(id, q);
-      names.add(name);
-      if (nvec > 0) {
-        try {
-          allocIndices(q, lowestFreeIndices(q, nvec), undefined);
-        } catch (e) {
-          queues.delete(id);
-          names.delete(name);
-          design.detachQueue(q);
-          throw e;
+      return system.atomically(() => {
+        if (disposed) throw new ImsimError("ENODEV", `${design.name} strategy on ${host.name} has been disposed`);
+        host.assertPresent("host device");
+        if (typeof opts !== "object" || opts === null) throw new ImsimError("EINVAL", `queue options must be an object, got ${describe(opts)}`);
+        const name = opts.name;
+        if (typeof name !== "string" || !/^[A-Za-z0-9_.-]{1,32}$/.test(name)) {
+          throw new ImsimError("EINVAL", `queue name must be 1-32 characters of [A-Za-z0-9_.-], got ${describe(name)}`);
         }
-      }
-      return handle;
+        if (names.has(name)) throw new ImsimError("EEXIST", `queue ${name} already exists on ${host.name}`);
+        const pasid = checkPasid(opts.pasid, `queue ${name}`);
+        if (pasid !== undefined && !store.supportsPasid) throw new ImsimError("EINVAL", `${store.chipName} entries of ${host.name} carry no PASID (queue ${name} asked for ${pasid})`);
+        let base = 0;
+        let count = store.size;
+        if (opts.slice !== undefined) {
+          if (typeof opts.slice !== "object" || opts.slice === null) throw new ImsimError("EINVAL", `slice of queue ${name} must be { base, count }`);
+          base = checkInt(opts.slice.base, 0, store.size - 1, `slice base of queue ${name} (store of ${store.size})`);
+          count = checkInt(opts.slice.count, 1, store.size - base, `slice size of queue ${name} at base ${base} (store of ${store.size})`);
+        }
+        const nvec = checkInt(opts.nvec ?? 0, 0, count, `initial interrupts of queue ${name}`);
+        const affinity = opts.affinity ?? options.affinity;
+        if (affinity !== undefined) checkInt(affinity, 1, 0xffffffff, `affinity of queue ${name}`);
+        const id = nextId++;
+        const handle: Queue = Object.freeze({ id, name, strategy: design.name, [QUEUE_BRAND]: true });
+        const q: QueueState = { handle, id, name, base, count, pasid, affinity };
+        design.attachQueue(q);
+        queues.set(id, q);
+        names.add(name);
+        if (nvec > 0) {
+          try {
+            allocIndices(q, lowestFreeIndices(q, nvec), undefined);
+          } catch (e) {
+            queues.delete(id);
+            names.delete(name);
+            design.detachQueue(q);
+            throw e;
+          }
+        }
+        return handle;
+      });
     },
 
     destroyQueue(queue) {
@@ -311,23 +339,29 @@ export function createQueueStrategy(system: IrqSystem, host: Device, store: Mess
     },
 
     allocIrq(queue, index, o) {
-      const q = stateOf(queue);
-      const at = index === undefined ? lowestFreeIndices(q, 1)[0]! : checkIndex(q, index, "index");
-      return allocIndices(q, [at], o)[0]!;
+      return system.atomically(() => {
+        const q = stateOf(queue);
+        const at = index === undefined ? lowestFreeIndices(q, 1)[0]! : checkIndex(q, index, "index");
+        return allocIndices(q, [at], o)[0]!;
+      });
     },
 
     allocIrqs(queue, count, o) {
-      const q = stateOf(queue);
-      checkInt(count, 1, q.count, `interrupt count for queue ${q.name}`);
-      return allocIndices(q, lowestFreeIndices(q, count), o);
+      return system.atomically(() => {
+        const q = stateOf(queue);
+        checkInt(count, 1, q.count, `interrupt count for queue ${q.name}`);
+        return allocIndices(q, lowestFreeIndices(q, count), o);
+      });
     },
 
     allocIrqRange(queue, first, last, o) {
-      const q = stateOf(queue);
-      checkIndex(q, first, "first index");
-      checkIndex(q, last, "last index");
-      if (first > last) throw new ImsimError("EINVAL", `range [${first}, ${last}] of queue ${q.name} is empty`);
-      return allocIndices(q, Array.from({ length: last - first + 1 }, (_, i) => first + i), o);
+      return system.atomically(() => {
+        const q = stateOf(queue);
+        checkIndex(q, first, "first index");
+        checkIndex(q, last, "last index");
+        if (first > last) throw new ImsimError("EINVAL", `range [${first}, ${last}] of queue ${q.name} is empty`);
+        return allocIndices(q, Array.from({ length: last - first + 1 }, (_, i) => first + i), o);
+      });
     },
 
     freeIrq(queue, index) {
@@ -367,26 +401,28 @@ export function createQueueStrategy(system: IrqSystem, host: Device, store: Mess
     },
 
     setPasid(queue, pasid) {
-      const q = stateOf(queue);
-      const p = checkPasid(pasid, `queue ${q.name}`);
-      if (p !== undefined && !store.supportsPasid) throw new ImsimError("EINVAL", `${store.chipName} entries of ${host.name} carry no PASID (queue ${q.name})`);
-      const old = q.pasid;
-      q.pasid = p;
-      design.recordPasid(q, p);
-      const domain = design.domainOf(q);
-      const rewritten: number[] = [];
-      try {
-        for (const irq of strategy.irqs(queue)) {
-          domain.rewrite(irq.msiIndex);
-          rewritten.push(irq.msiIndex);
+      return system.atomically(() => {
+        const q = stateOf(queue);
+        const p = checkPasid(pasid, `queue ${q.name}`);
+        if (p !== undefined && !store.supportsPasid) throw new ImsimError("EINVAL", `${store.chipName} entries of ${host.name} carry no PASID (queue ${q.name})`);
+        const old = q.pasid;
+        q.pasid = p;
+        design.recordPasid(q, p);
+        const domain = design.domainOf(q);
+        const rewritten: number[] = [];
+        try {
+          for (const irq of strategy.irqs(queue)) {
+            domain.rewrite(irq.msiIndex);
+            rewritten.push(irq.msiIndex);
+          }
+        } catch (e) {
+          q.pasid = old;
+          design.recordPasid(q, old);
+          for (const m of rewritten) domain.rewrite(m);
+          throw e;
         }
-      } catch (e) {
-        q.pasid = old;
-        design.recordPasid(q, old);
-        for (const m of rewritten) domain.rewrite(m);
-        throw e;
-      }
-      return rewritten.length;
+        return rewritten.length;
+      });
     },
 
     pasidOf(queue) {

@@ -22,8 +22,10 @@ function expectCleanFailure(system: IrqSystem, domain: MsiDomain, fn: () => unkn
   const snap = system.snapshot();
   const store = dumpStore(domain.store);
   const allocated = domain.allocated;
+  const stats = { ...system.stats };
   expectCode(fn, code);
   expect(system.snapshot()).toEqual(snap);
+  expect(system.stats, "statistics after the failed call").toEqual(stats);
   expect(dumpStore(domain.store)).toEqual(store);
   expect(domain.allocated).toBe(allocated);
 }
@@ -250,6 +252,25 @@ describe("MsiDomain errors leave no trace", () => {
     expectCleanFailure(sys, domain, () => domain.allocAt(0, { affinity: 0b10 }), "ENOSPC");
     expect(sys.irqDesc(domain.allocAt(0, { affinity: 0b11 }).virq)!.effectiveCpu).toBe(0);
   });
+
+  for (const ir of [false, true]) {
+    for (const point of ["vector-alloc", "irte-alloc", "store-write"] as const) {
+      if (point === "irte-alloc" && !ir) continue;
+      it(`an injected ${point} failure at any step of a range keeps pending bits and statistics (remapping ${ir})`, () => {
+        for (let nth = 0; nth < 4; nth++) {
+          const sys = createSystem({ cpus: 2, interruptRemapping: ir });
+          const { domain, store } = addMsixDevice(sys, "0000:01:00.0", 8);
+          domain.allocAt(0);
+          // Raises that hit entries 2 and 4 while nobody owned them: the device holds them in its PBA.
+          for (const i of [2, 4]) sys.raise(store, i);
+          expect([store.isPending(2), store.isPending(4)]).toEqual([true, true]);
+          sys.injectFault(point, nth);
+          expectCleanFailure(sys, domain, () => domain.allocRange(1, 4), "EIO");
+          sys.clearInjectedFaults();
+        }
+      });
+    }
+  }
 
   it("rewrite of an unallocated index is ENOENT", () => {
     const sys = createSystem();
