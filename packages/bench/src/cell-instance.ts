@@ -1,9 +1,8 @@
-import type { ImsStrategy, IrqSystem, Queue, QueueOptions, StrategyFactory, SysfsProvider } from "@imsim/core";
-import type { BenchHardwareAdapter, BenchHardwareInstance } from "./hardware.js";
+import type { HardwareAdapter, HardwareInstance, ImsStrategy, IrqSystem, Queue, QueueOptions, StrategyFactory, SysfsProvider } from "@imsim/core";
 
 /** A hardware instance under one strategy, with what the bench needs to look behind it. */
 export interface CellInstance {
-  readonly hw: BenchHardwareInstance;
+  readonly hw: HardwareInstance;
   readonly system: IrqSystem;
   readonly strategy: ImsStrategy;
   /** Sysfs providers the strategy registered (captured around the factory call). */
@@ -22,7 +21,7 @@ export interface CellInstance {
 }
 
 /** Creates `adapter`'s instance on `factory`, capturing the sysfs providers the strategy adds. */
-export function openCell(adapter: BenchHardwareAdapter, factory: StrategyFactory, cpus: number): CellInstance {
+export function openCell(adapter: HardwareAdapter, factory: StrategyFactory, cpus: number): CellInstance {
   const providers: SysfsProvider[] = [];
   const capturing: StrategyFactory = (system, host, store, options) => {
     const before = new Set(system.sysfsProviders());

@@ -2,20 +2,22 @@ import {
   Entry16Store,
   HELD,
   createSystem,
+  type Capabilities,
   type DeliveryResult,
   type Device,
+  type HardwareAdapter,
+  type HardwareInstance,
   type ImsStrategy,
   type IrqSystem,
   type Queue,
   type QueueOptions,
   type StrategyFactory,
 } from "@imsim/core";
-import type { BenchHardwareAdapter, BenchHardwareInstance } from "./hardware.js";
 
-// The bench's stand-ins for @imsim/hw-idxd and @imsim/hw-ntb while those packages do not export
-// their adapters: one PCI function, one device-specific IMS store of 16-byte entries, the strategy
-// on top. They model only what the measurements need: where a queue's entries are and how the
-// device (or the NTB peer) raises one.
+// The bench's stand-ins for @imsim/hw-idxd and @imsim/hw-ntb, used when a package cannot be loaded
+// or with IMSIM_BENCH_LOCAL_HW=1: one PCI function, one device-specific IMS store of 16-byte
+// entries, the strategy on top, behind core's HardwareInstance. They model only what the
+// measurements need: where a queue's entries are and how the device (or the NTB peer) writes one.
 
 /** IDXD IMS table size on current parts: GENCAP max_ims_mult (8) × 256 (drivers/dma/idxd/registers.h). */
 export const LOCAL_IDXD_IMS_ENTRIES = 2048;
@@ -37,8 +39,8 @@ interface LocalSpec {
   peerTrigger: boolean;
 }
 
-class LocalInstance implements BenchHardwareInstance {
-  readonly supports: { pasid: boolean; interruptRemapping: boolean; dmaAliases: boolean; peerTrigger: boolean };
+class LocalInstance implements HardwareInstance {
+  readonly supports: Capabilities;
   readonly system: IrqSystem;
   readonly strategy: ImsStrategy;
   readonly host: Device;
@@ -55,7 +57,7 @@ class LocalInstance implements BenchHardwareInstance {
     this.#peer = spec.peerTrigger;
     this.store = new Entry16Store({ chipName: spec.chipName, size: spec.entries, requesterId: this.#wireId, pasid: spec.pasid });
     this.strategy = factory(this.system, this.host, this.store);
-    this.supports = { pasid: spec.pasid, interruptRemapping: true, dmaAliases: spec.aliases.length > 0, peerTrigger: spec.peerTrigger };
+    this.supports = { pasid: spec.pasid, interruptRemapping: true, dmaAliases: spec.aliases.length > 0, peerTrigger: spec.peerTrigger, link: false };
   }
 
   createQueue(options: QueueOptions): Queue {
@@ -68,7 +70,7 @@ class LocalInstance implements BenchHardwareInstance {
     this.#base.delete(queue.id);
   }
   raise(queue: Queue, index: number): DeliveryResult {
-    const entry = this.#base.get(queue.id)! + index;
+    const entry = this.#entry(queue, index);
     const store = this.store;
     if (!this.#peer) return this.system.raise(store, entry);
     // NTB: the peer writes the published (address, data) through the window; the write carries the alias.
@@ -78,8 +80,20 @@ class LocalInstance implements BenchHardwareInstance {
     }
     return this.system.msiWrite(store.addressLo(entry), store.addressHi(entry), store.data(entry), this.#wireId, -1);
   }
+  writeAs(queue: Queue, index: number, forged: { requesterId?: number; pasid?: number }): DeliveryResult {
+    const entry = this.#entry(queue, index);
+    const store = this.store;
+    return this.system.msiWrite(store.addressLo(entry), store.addressHi(entry), store.data(entry), forged.requesterId ?? this.#wireId, forged.pasid ?? store.pasid(entry));
+  }
   wireRequesterId(): number {
     return this.#wireId;
+  }
+  removeDevice(): void {
+    if (!this.host.removed) this.system.removeDevice(this.host);
+  }
+  /** Store entry of queue index `index`: the queue's slice base plus the index, as both designs place them. */
+  #entry(queue: Queue, index: number): number {
+    return this.#base.get(queue.id)! + index;
   }
   teardown(): void {
     this.strategy.dispose();
@@ -87,7 +101,7 @@ class LocalInstance implements BenchHardwareInstance {
   }
 }
 
-function localAdapter(spec: LocalSpec): BenchHardwareAdapter {
+function localAdapter(spec: LocalSpec): HardwareAdapter {
   return {
     name: spec.name,
     create: (factory, options) => new LocalInstance(spec, factory, options?.cpus ?? 4),

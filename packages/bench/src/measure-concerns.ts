@@ -203,7 +203,7 @@ export function measureIommu(cell: CellInstance, allocations = 32): IommuConcern
     for (let i = 0; i < 8; i++) if (cell.hw.raise(hq, i) === DELIVERED) delivered++;
     base.faults = system.faults.total - faultsBefore;
     base.requesterId = cell.strategy.requesterId(hq);
-    base.wireRequesterId = cell.hw.wireRequesterId ? cell.hw.wireRequesterId(hq) : null;
+    base.wireRequesterId = cell.hw.wireRequesterId(hq);
     base.aliasesHonoured = delivered === 8 && counter.total() === 8 && base.faults === 0;
     return base;
   } catch (e) {

@@ -1,6 +1,5 @@
-import type { ResourceSnapshot, StrategyFactory, Queue } from "@imsim/core";
+import type { HardwareAdapter, ResourceSnapshot, StrategyFactory, Queue } from "@imsim/core";
 import { openCell, type CellInstance } from "./cell-instance.js";
-import type { BenchHardwareAdapter } from "./hardware.js";
 import { fillQueue } from "./measure-perf.js";
 import { settledHeap } from "./heap.js";
 
@@ -31,7 +30,7 @@ const same = (a: ResourceSnapshot, b: ResourceSnapshot) =>
  * in queues of 64 and freed again. Heap is read with forced GC before the queues, after the queues
  * and with everything allocated: per-queue and per-interrupt bytes, and the peak.
  */
-export function fillDevices(adapter: BenchHardwareAdapter, factory: StrategyFactory, devices: number, onDevice?: () => void): FillResult {
+export function fillDevices(adapter: HardwareAdapter, factory: StrategyFactory, devices: number, onDevice?: () => void): FillResult {
   const heap0 = settledHeap();
   const cells: CellInstance[] = [];
   const queues: Queue[][] = [];

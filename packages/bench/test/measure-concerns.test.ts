@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { ImsStrategy, Queue, StrategyFactory } from "@imsim/core";
+import type { HardwareAdapter, ImsStrategy, Queue, StrategyFactory } from "@imsim/core";
 import { wrapStrategy } from "@imsim/conformance";
 import { openCell } from "../src/cell-instance.js";
-import type { BenchHardwareAdapter } from "../src/hardware.js";
 import { localIdxdAdapter } from "../src/local-hardware.js";
 import { STRATEGIES } from "../src/matrix.js";
 import { measureExpansion } from "../src/measure-concerns.js";
@@ -14,7 +13,7 @@ import { QUICK_TIMING } from "../src/timing.js";
 const TO = 8;
 const profile = { ...QUICK_TIMING, time: 1, warmupTime: 0, iterations: 1 };
 
-function expansion(factory: StrategyFactory, adapter: BenchHardwareAdapter = localIdxdAdapter) {
+function expansion(factory: StrategyFactory, adapter: HardwareAdapter = localIdxdAdapter) {
   const cell = openCell(adapter, factory, 4);
   try {
     return measureExpansion(cell, profile, TO);
@@ -49,16 +48,20 @@ describe("measureExpansion", () => {
 
   it("counts a raise that runs another interrupt's handler as lost, even though the total matches", () => {
     // Hardware that raises index 1 whenever index 0 is asked for (once index 1 exists).
-    const crossed: BenchHardwareAdapter = {
+    const crossed: HardwareAdapter = {
       name: "crossed",
       create(factory, options) {
         const inner = localIdxdAdapter.create(factory, options);
         return {
+          supports: inner.supports,
           system: inner.system,
           strategy: inner.strategy,
           createQueue: (o) => inner.createQueue(o),
           destroyQueue: (q) => inner.destroyQueue(q),
           raise: (q, i) => inner.raise(q, i === 0 && inner.strategy.irqs(q).length > 1 ? 1 : i),
+          writeAs: (q, i, forged) => inner.writeAs(q, i, forged),
+          wireRequesterId: (q) => inner.wireRequesterId(q),
+          removeDevice: () => inner.removeDevice(),
           teardown: () => inner.teardown(),
         };
       },

@@ -16,3 +16,4 @@ export * from "./views.js";
 export * from "./footprint.js";
 export * from "./strategy.js";
 export * from "./queue-irq-cache.js";
+export * from "./hardware.js";

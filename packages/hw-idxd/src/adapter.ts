@@ -5,6 +5,9 @@ import {
   createSystem,
   describe,
   type DeliveryResult,
+  type HardwareAdapter,
+  type HardwareInstance,
+  type HardwareOptions,
   type ImsStrategy,
   type IrqSystem,
   type Queue,
@@ -18,8 +21,7 @@ import { IdxdDriver } from "./driver.js";
 import { Memory } from "./memory.js";
 import * as R from "./registers.js";
 
-export interface IdxdAdapterOptions {
-  cpus?: number;
+export interface IdxdAdapterOptions extends HardwareOptions {
   /** Default true: an Intel IOMMU with interrupt remapping, which validates source id and PASID. */
   interruptRemapping?: boolean;
   /** Device capabilities (counts, IMS size); Sapphire Rapids defaults. */
@@ -30,30 +32,16 @@ export interface IdxdAdapterOptions {
 const ADAPTER_WQ = 1;
 
 /**
- * One live DSA with its driver, as the conformance suite drives it. Structurally the suite's
- * `HardwareInstance` (@imsim/conformance src/adapter.ts), declared here so that this package needs
- * only @imsim/core, at run time and for its types; plus the device and driver beneath.
+ * One live DSA with its driver: core's `HardwareInstance` (the contract the conformance suite and the
+ * bench drive), plus the device and driver beneath.
  */
-export interface IdxdHardwareInstance {
-  readonly supports: { pasid: boolean; interruptRemapping: boolean; dmaAliases: boolean; peerTrigger: boolean; link: boolean };
-  readonly system: IrqSystem;
-  readonly strategy: ImsStrategy;
-  createQueue(options: QueueOptions): Queue;
-  destroyQueue(queue: Queue): void;
-  raise(queue: Queue, index: number): DeliveryResult;
-  writeAs(queue: Queue, index: number, forged: { requesterId?: number; pasid?: number }): DeliveryResult;
-  wireRequesterId(queue: Queue): number;
-  removeDevice(): void;
-  teardown(): void;
+export interface IdxdHardwareInstance extends HardwareInstance {
   readonly device: IdxdDevice;
   readonly driver: IdxdDriver;
 }
 
-/** Structurally the suite's `HardwareAdapter`. */
-export interface IdxdHardwareAdapter {
-  readonly name: string;
-  create(strategyFactory: StrategyFactory, options?: IdxdAdapterOptions): IdxdHardwareInstance;
-}
+/** Core's `HardwareAdapter`, whose instances are `IdxdHardwareInstance`s and whose options are `IdxdAdapterOptions`. */
+export type IdxdHardwareAdapter = HardwareAdapter<IdxdHardwareInstance, IdxdAdapterOptions>;
 
 function createInstance(strategyFactory: StrategyFactory, options: IdxdAdapterOptions = {}): IdxdHardwareInstance {
   if (typeof strategyFactory !== "function") throw new ImsimError("EINVAL", `the IDXD adapter needs a strategy factory, got ${describe(strategyFactory)}`);
@@ -148,5 +136,5 @@ export function createIdxdAdapter(defaults: IdxdAdapterOptions = {}): IdxdHardwa
  * of a shared WQ, `raise` as a real completion interrupt (a no-op descriptor with RCI).
  */
 export const idxdAdapter: IdxdHardwareAdapter = createIdxdAdapter();
-/** Same object under the name the conformance README uses. */
-export const idxdHardware = idxdAdapter;
+/** The same object as `idxdAdapter` (each hardware package exports `<x>Adapter` and `<x>Hardware`). */
+export const idxdHardware: IdxdHardwareAdapter = idxdAdapter;

@@ -1,10 +1,11 @@
 import { test } from "vitest";
-import { runConformance, type HardwareAdapter } from "@imsim/conformance";
+import { runConformance } from "@imsim/conformance";
+import type { HardwareAdapter } from "@imsim/core";
 import { createStrategy as subdevice } from "@imsim/strategy-subdevice";
 import { createStrategy as flat } from "@imsim/strategy-flat";
 import { createIdxdAdapter, idxdAdapter } from "../src/index.js";
 
-// The adapter is typed structurally; this line fails to compile if it stops matching the suite's interface.
+// Typed with core's contract: this fails to compile if the adapter stops matching it.
 const hardware: HardwareAdapter = idxdAdapter;
 const withoutIr: HardwareAdapter = createIdxdAdapter({ interruptRemapping: false });
 
