@@ -8,6 +8,7 @@ export { expansionTests } from "./expansion.js";
 export { iommuTests, foreignRequesterId } from "./iommu.js";
 export { pasidTests } from "./pasid.js";
 export { lifecycleTests } from "./lifecycle.js";
+export { affinityTests } from "./affinity.js";
 export { BAD_INPUT_CASES, badInputTests, type BadInputCase, type BadInputFixture } from "./bad-input.js";
 export { faultInjectionTests } from "./fault-injection.js";
 export {

@@ -6,6 +6,7 @@ import { expansionTests } from "./expansion.js";
 import { iommuTests } from "./iommu.js";
 import { pasidTests } from "./pasid.js";
 import { lifecycleTests } from "./lifecycle.js";
+import { affinityTests } from "./affinity.js";
 import { badInputTests } from "./bad-input.js";
 import { faultInjectionTests } from "./fault-injection.js";
 import { propertyTests } from "./property.js";
@@ -18,6 +19,7 @@ export const conformanceGroups = {
   iommu: iommuTests,
   pasid: pasidTests,
   lifecycle: lifecycleTests,
+  affinity: affinityTests,
   badInput: badInputTests,
   faultInjection: faultInjectionTests,
   property: propertyTests,

@@ -1,10 +1,24 @@
 import { describe, expect, test } from "vitest";
-import type { ImsStrategy, Queue, StrategyFactory } from "@imsim/core";
+import type { ImsStrategy, MsiAllocOptions, Queue, QueueOptions, StrategyFactory } from "@imsim/core";
 import { createStrategy as subdevice } from "@imsim/strategy-subdevice";
 import { createStrategy as flat } from "@imsim/strategy-flat";
 import { collectConformance, runConformance, wrapStrategy, type ConformanceGroupName } from "../src/index.js";
 import { genericIms } from "./support/generic-hardware.js";
 import type { HardwareAdapter } from "../src/adapter.js";
+
+/**
+ * The options without a well-formed affinity: what a strategy that ignores the mask passes on. A
+ * malformed one (0, NaN, …) is kept, so the strategy still refuses bad input and only the affinity
+ * group can tell it apart from a correct one.
+ */
+function withoutAffinity<T extends { affinity?: number }>(o: T | undefined): T | undefined {
+  if (typeof o !== "object" || o === null) return o;
+  const a = o.affinity;
+  if (!(typeof a === "number" && Number.isInteger(a) && a >= 1 && a <= 0xffffffff)) return o;
+  const copy = { ...o };
+  delete copy.affinity;
+  return copy;
+}
 
 // Deliberately broken strategies: each wraps a real one and breaks one promise. The suite must
 // report at least one failure with a message that says what went wrong.
@@ -18,8 +32,21 @@ const broken: [string, (real: ImsStrategy) => Partial<ImsStrategy>, RegExp][] = 
   ["destroyQueue() keeps the queue's interrupts", () => ({ destroyQueue: () => {} }), /snapshot|destroy|descriptor|queues/],
 ];
 
+// Strategies that ignore an affinity mask: before the affinity group they passed every test.
+const ignoresAffinity: [string, (real: ImsStrategy) => Partial<ImsStrategy>][] = [
+  ["createQueue() drops the queue's affinity", (real) => ({ createQueue: (o: QueueOptions) => real.createQueue(withoutAffinity(o)!) })],
+  [
+    "allocIrq()/allocIrqs()/allocIrqRange() drop the per-allocation affinity",
+    (real) => ({
+      allocIrq: (q: Queue, index?: number, o?: MsiAllocOptions) => real.allocIrq(q, index, withoutAffinity(o)),
+      allocIrqs: (q: Queue, count: number, o?: MsiAllocOptions) => real.allocIrqs(q, count, withoutAffinity(o)),
+      allocIrqRange: (q: Queue, first: number, last: number, o?: MsiAllocOptions) => real.allocIrqRange(q, first, last, withoutAffinity(o)),
+    }),
+  ],
+];
+
 // Every group but the property test (checked on its own below, with fewer operations).
-const exampleGroups: ConformanceGroupName[] = ["storage", "sysfs", "expansion", "iommu", "pasid", "lifecycle", "badInput", "faultInjection"];
+const exampleGroups: ConformanceGroupName[] = ["storage", "sysfs", "expansion", "iommu", "pasid", "lifecycle", "affinity", "badInput", "faultInjection"];
 
 describe("the suite catches a broken strategy", () => {
   for (const [name, strategy] of [
@@ -34,6 +61,22 @@ describe("the suite catches a broken strategy", () => {
         expect(failures.some((f) => message.test(f.error ?? ""))).toBe(true);
         // readable: "what: expected X, got Y"
         expect(failures.every((f) => (f.error ?? "").length > 10)).toBe(true);
+      });
+    }
+  }
+
+  for (const [name, strategy] of [
+    ["subdevice", subdevice],
+    ["flat", flat],
+  ] as const) {
+    for (const [what, override] of ignoresAffinity) {
+      test(`${name}: ${what} (caught by the affinity group, which names the mask and the CPU)`, async () => {
+        const report = await collectConformance({ strategy: wrapStrategy(strategy, override), hardware: genericIms, groups: exampleGroups });
+        const failures = report.results.filter((r) => !r.passed);
+        expect(failures.length).toBeGreaterThan(0);
+        expect(failures.some((f) => f.name.includes(" › affinity: ") && /smp_affinity|effective CPU/.test(f.error ?? ""))).toBe(true);
+        // the real strategy passes the same tests
+        expect((await collectConformance({ strategy, hardware: genericIms, groups: ["affinity"] })).failed).toBe(0);
       });
     }
   }
