@@ -68,7 +68,7 @@ Options:
 `,
 };
 
-/** Splits "--opt=value" and takes the value of "--opt value". */
+/** Splits "--opt=value" and takes the value of "--opt value"; an empty value is none. */
 function takeValue(argv: string[], i: number, name: string, inline: string | undefined, command: CommandName): [string, number] {
   if (inline !== undefined) {
     if (inline === "") throw new UsageError(`${name} needs a value`, command);
@@ -76,20 +76,35 @@ function takeValue(argv: string[], i: number, name: string, inline: string | und
   }
   const v = argv[i + 1];
   if (v === undefined || v.startsWith("-")) throw new UsageError(`${name} needs a value`, command);
+  if (v === "") throw new UsageError(`${name} needs a value, got ""`, command);
   return [v, i + 1];
 }
 
+/**
+ * Each option may be given once: a second `--hardware` would otherwise silently win, and the user
+ * would not learn which of the two ran. Call with the option's canonical name.
+ */
+function once(seen: Set<string>, name: string, command: CommandName): void {
+  if (seen.has(name)) throw new UsageError(`${name} is given more than once`, command);
+  seen.add(name);
+}
+
+/** `--help` anywhere wins over every other argument, right or wrong. Values never start with "-". */
+const wantsHelp = (argv: string[]) => argv.some((a) => a === "-h" || a === "--help");
+
 function parseCompare(argv: string[]): Command {
+  if (wantsHelp(argv)) return { kind: "help", topic: "compare" };
   let quick = false;
   let json = false;
   let out = DEFAULT_OUT;
+  const seen = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.indexOf("=");
     const name = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
     const inline = arg.startsWith("--") && eq > 0 ? arg.slice(eq + 1) : undefined;
-    if (name === "-h" || name === "--help") return { kind: "help", topic: "compare" };
     if ((name === "--quick" || name === "--json") && inline !== undefined) throw new UsageError(`${name} takes no value`, "compare");
+    if (name === "--quick" || name === "--json" || name === "--out") once(seen, name, "compare");
     if (name === "--quick") quick = true;
     else if (name === "--json") json = true;
     else if (name === "--out") [out, i] = takeValue(argv, i, "--out", inline, "compare");
@@ -100,15 +115,17 @@ function parseCompare(argv: string[]): Command {
 }
 
 function parseShow(argv: string[]): Command {
+  if (wantsHelp(argv)) return { kind: "help", topic: "show" };
   let hardware: string | undefined;
   let strategy: string | undefined;
   let view = "proc-interrupts";
+  const seen = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.indexOf("=");
     const name = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
     const inline = arg.startsWith("--") && eq > 0 ? arg.slice(eq + 1) : undefined;
-    if (name === "-h" || name === "--help") return { kind: "help", topic: "show" };
+    if (name === "--hardware" || name === "--strategy" || name === "--view") once(seen, name, "show");
     if (name === "--hardware") [hardware, i] = takeValue(argv, i, "--hardware", inline, "show");
     else if (name === "--strategy") [strategy, i] = takeValue(argv, i, "--strategy", inline, "show");
     else if (name === "--view") [view, i] = takeValue(argv, i, "--view", inline, "show");

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Cell, CellPerf, CompareReport, GoalCheck, ScaleRun } from "./compare-report.js";
 import { openCell, type CellInstance } from "./cell-instance.js";
@@ -11,6 +11,7 @@ import { combineRounds, deliveryWorkerPath, measureDeliveryIsolated } from "./de
 import { measureAllocCurve, measureDelivery, prepareDelivery, scaling, type DeliveryFigures, type DeliverySubject } from "./measure-perf.js";
 import { FILL_CPUS, FILL_QUEUE, fillDevices } from "./measure-scale.js";
 import { Progress, type ProgressStream } from "./progress.js";
+import { prepareOutDir } from "./out-dir.js";
 import { renderHtmlReport } from "./report-html.js";
 import { cellLabel } from "./report-table.js";
 import { FULL_TIMING, QUICK_TIMING, type TimingProfile } from "./timing.js";
@@ -274,9 +275,9 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareR
   return report;
 }
 
-/** Writes DIR/compare.json and DIR/index.html; returns their paths. */
+/** Writes DIR/compare.json and DIR/index.html; returns their paths. Throws OutDirError if DIR cannot be used. */
 export async function writeReport(report: CompareReport, dir: string): Promise<{ json: string; html: string }> {
-  await mkdir(dir, { recursive: true });
+  prepareOutDir(dir); // bounded, unlike a recursive mkdir (which spins forever under /proc)
   const json = path.join(dir, "compare.json");
   const html = path.join(dir, "index.html");
   await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);

@@ -17,5 +17,6 @@ export * from "./report-table.js";
 export * from "./charts.js";
 export * from "./report-html.js";
 export * from "./compare.js";
+export * from "./out-dir.js";
 export * from "./scenario.js";
 export * from "./show.js";

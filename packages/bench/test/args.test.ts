@@ -47,6 +47,25 @@ describe("parseArgs", () => {
     expect(usageError(["show", "--hardware", "idxd", "--strategy", "tree"]).message).toMatch(/--strategy must be subdevice or flat/);
     expect(usageError(["show", "--hardware", "idxd", "--strategy", "flat", "--view", "lspci"]).message).toMatch(/--view must be one of/);
     expect(usageError(["show", "--hardware", "idxd", "--strategy", "flat", "--view"]).message).toMatch(/--view needs a value/);
+    expect(usageError(["compare", "--out", ""]).message).toBe('--out needs a value, got ""');
+  });
+
+  it("rejects an option given twice, naming it, in either spelling", () => {
+    for (const [argv, flag, command] of [
+      [["show", "--hardware", "idxd", "--hardware", "ntb", "--strategy", "flat"], "--hardware", "show"],
+      [["show", "--hardware", "idxd", "--strategy=flat", "--strategy", "flat"], "--strategy", "show"],
+      [["show", "--hardware", "idxd", "--strategy", "flat", "--view", "sysfs", "--view=irq"], "--view", "show"],
+      [["compare", "--out", "a", "--out=b"], "--out", "compare"],
+      [["compare", "--quick", "--quick"], "--quick", "compare"],
+      [["compare", "--json", "--quick", "--json"], "--json", "compare"],
+    ] as const) {
+      expect(usageError([...argv])).toMatchObject({ command, exitCode: EXIT_USAGE, message: `${flag} is given more than once` });
+    }
+  });
+
+  it("answers --help wherever it stands, even after a bad argument", () => {
+    expect(parseArgs(["show", "--hardware", "idxd", "--hardware", "ntb", "--help"])).toEqual({ kind: "help", topic: "show" });
+    expect(parseArgs(["compare", "--fast", "-h"])).toEqual({ kind: "help", topic: "compare" });
   });
 });
 
@@ -64,16 +83,19 @@ describe("the imsim command", () => {
     }
   });
 
-  it("exits 2 with a clear message for bad arguments", async () => {
+  it("exits 2 with one line saying what was wrong and where the usage is, for bad arguments", async () => {
     for (const [args, text] of [
-      [[], /missing command/],
-      [["bench"], /unknown command "bench"/],
-      [["compare", "--outdir", "x"], /unknown option --outdir[\s\S]*imsim compare --help/],
-      [["show", "--hardware", "ntb", "--strategy", "tree"], /--strategy must be subdevice or flat[\s\S]*imsim show --help/],
+      [[], /^imsim: missing command .*'imsim --help'/],
+      [["bench"], /^imsim: unknown command "bench".*'imsim --help'/],
+      [["compare", "--outdir", "x"], /^imsim: unknown option --outdir.*'imsim compare --help'/],
+      [["show", "--hardware", "ntb", "--strategy", "tree"], /^imsim: --strategy must be subdevice or flat.*'imsim show --help'/],
+      [["show", "--hardware", "idxd", "--hardware", "ntb", "--strategy", "flat"], /^imsim: --hardware is given more than once.*'imsim show --help'/],
+      [["compare", "--quick", "--out", "a", "--out", "b"], /^imsim: --out is given more than once.*'imsim compare --help'/],
     ] as const) {
       const r = await runCli([...args]);
       expect(r.code).toBe(EXIT_USAGE);
       expect(r.stderr).toMatch(text);
+      expect(r.stderr.split("\n")).toHaveLength(2); // one line and its newline
       expect(r.stdout).toBe("");
     }
   });
