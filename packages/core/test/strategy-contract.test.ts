@@ -179,6 +179,27 @@ describe("createQueueStrategy calls the design as the core README says", () => {
     expect(take("owns", "release")).toEqual(["owns a 0", "release a 0 desc=false domainRemoved=false"]);
   });
 
+  it("a range free refused because one interrupt's own handler runs frees nothing and releases nothing", () => {
+    const { system, strategy, take } = setup();
+    const q = strategy.createQueue({ name: "a", nvec: 2 });
+    const caught: unknown[] = [];
+    const second = strategy.irqs(q)[1]!;
+    system.requestIrq(second.virq, "frees-its-queue", () => {
+      for (const op of [() => strategy.freeAllIrqs(q), () => strategy.freeIrqRange(q, 0, 1), () => strategy.destroyQueue(q)]) {
+        try {
+          op();
+        } catch (e) {
+          caught.push(e);
+        }
+      }
+    });
+    take();
+    system.raise(strategy.store, second.storeIndex);
+    expect(caught.map((e) => (e as ImsimError).code)).toEqual(["EBUSY", "EBUSY", "EBUSY"]);
+    expect(take("release", "detach")).toEqual([]);
+    expect(strategy.irqs(q).map((i) => i.index)).toEqual([0, 1]);
+  });
+
   it("destroyQueue frees and releases every index, then detaches the queue with no interrupt left", () => {
     const { strategy, take } = setup();
     const q = strategy.createQueue({ name: "a", nvec: 2 });
