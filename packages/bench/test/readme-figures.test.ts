@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { HardwareAdapter } from "@imsim/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openCell } from "../src/cell-instance.js";
 import {
@@ -12,7 +13,7 @@ import {
   QUICK_SCALE_DEVICES,
   SCALE_DEVICES,
 } from "../src/compare.js";
-import { resolveHardware, type BenchHardwareAdapter } from "../src/hardware.js";
+import { WIDE_NTB_VECTORS, resolveHardware } from "../src/hardware.js";
 import { STRATEGIES } from "../src/matrix.js";
 import { ALLOC_CURVE_SIZES, BASELINE_PASSES, DELIVERY_PASSES, QUEUE_SLICE } from "../src/measure-perf.js";
 import { FILL_CPUS, FILL_QUEUE } from "../src/measure-scale.js";
@@ -37,7 +38,7 @@ let ntbAdapterEntries = 0;
 const closers: (() => void)[] = [];
 
 /** Store size of `adapter`'s strategy, as the bench opens it. */
-function storeSize(adapter: BenchHardwareAdapter): number {
+function storeSize(adapter: HardwareAdapter): number {
   const cell = openCell(adapter, STRATEGIES.subdevice, FILL_CPUS);
   closers.push(() => cell.close());
   return cell.strategy.store.size;
@@ -82,7 +83,8 @@ describe("the bench README's figures are the bench's", () => {
     const last = ALLOC_CURVE_SIZES[ALLOC_CURVE_SIZES.length - 1]!;
     says(`when the store holds ${last} entries (${last}/${QUEUE_SLICE} queues of ${QUEUE_SLICE} each), divided by the same at ${first} entries`);
     says(`NTB runs it on a ${ntbEntries}-entry table, so its last point is ${Math.floor(ntbEntries / QUEUE_SLICE) * QUEUE_SLICE}.`);
-    says(`on a ${ntbEntries}-entry MSI-X table (\`createNtbPair\` + \`NtbTransport\`), because the conformance adapter's table has ${ntbAdapterEntries} entries`);
+    says(`use the same adapter with a ${ntbEntries}-entry MSI-X table (\`createNtbAdapter({ msixVectors: ${WIDE_NTB_VECTORS},`);
+    says(`because \`ntbAdapter\`'s table has ${ntbAdapterEntries} entries`);
     says(`measures the allocation curve ${TIMES[1]} instead of ${TIMES[CURVE_PASSES]}`);
   });
 
