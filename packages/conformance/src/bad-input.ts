@@ -76,10 +76,10 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
   { name: "allocIrqRange overlapping an allocated index", code: "EBUSY", call: ({ h, b, S }) => h.strategy.allocIrqRange(b, 0, S - 1) },
   { name: "allocIrqRange running past the slice", code: "EINVAL", call: ({ h, b, S }) => h.strategy.allocIrqRange(b, 0, S) },
   { name: "freeIrq of an index never allocated", code: "ENOENT", call: ({ h, b, S }) => h.strategy.freeIrq(b, S - 1) },
-  { name: "freeIrq twice (double free)", code: "ENOENT", setup: ({ h, b }) => h.strategy.freeIrq(b, 0), call: ({ h, b }) => h.strategy.freeIrq(b, 0) },
+  { name: "freeIrq twice (double free)", code: "ENOENT", setup: ({ h, b }) => h.free(b, 0), call: ({ h, b }) => h.strategy.freeIrq(b, 0) },
   { name: "freeIrq at index -1", code: "EINVAL", call: ({ h, a }) => h.strategy.freeIrq(a, -1) },
   { name: "freeIrq at the index past the slice", code: "EINVAL", call: ({ h, a, S }) => h.strategy.freeIrq(a, S) },
-  { name: "freeIrqRange over indices none of which is allocated", code: "ENOENT", setup: ({ h, b }) => h.strategy.freeIrq(b, 0), call: ({ h, b, S }) => h.strategy.freeIrqRange(b, 0, S - 1) },
+  { name: "freeIrqRange over indices none of which is allocated", code: "ENOENT", setup: ({ h, b }) => h.free(b, 0), call: ({ h, b, S }) => h.strategy.freeIrqRange(b, 0, S - 1) },
   { name: "freeIrqRange with first > last", code: "EINVAL", call: ({ h, a, S }) => h.strategy.freeIrqRange(a, S - 1, 0) },
   // PASID
   { name: "setPasid(2^20) (invalid PASID)", code: "EINVAL", call: ({ h, a }) => h.strategy.setPasid(a, 1 << 20) },
@@ -116,7 +116,7 @@ function fixture(ctx: SuiteContext, h: Harness, cleanups: (() => void)[]): BadIn
   const a = h.queue(0, { nvec: Math.min(3, S) });
   const b = h.queue(1, { nvec: 1 });
   const dead = h.queue(2, { nvec: 1 });
-  h.instance.destroyQueue(dead);
+  h.destroy(dead);
   const virq = h.irq(a, 0).virq;
   const freeVirq = h.system.irqs.limit - 1;
   let foreign: Queue | undefined;

@@ -15,7 +15,7 @@ function placement(h: Harness, irq: QueueIrq): unknown {
     cpu: d?.effectiveCpu,
     vector: d?.vector,
     irte: d?.irte,
-    writes: d?.msiDesc.writes,
+    writes: d?.msiDesc?.writes,
   };
 }
 

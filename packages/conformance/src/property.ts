@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { DELIVERED, FAULTED, HELD, type Queue } from "@imsim/core";
+import { DELIVERED, DEVICE_REFUSED, FAULTED, HELD, type Queue } from "@imsim/core";
 import type { ConformanceOptions, SuiteContext, SuiteSnapshot, TestFunction } from "./harness.js";
 import { CONFORMANCE_ACTION, Harness, env, group } from "./harness.js";
 import { deepEqual, equal, fail, ok, show, throwsCode } from "./assert.js";
@@ -49,8 +49,8 @@ interface ModelIrq {
   virq: number;
   /** disable_irq depth. */
   depth: number;
-  /** Raised while disabled: one delivery owed at the last enable (raises coalesce). */
-  pending: boolean;
+  /** Deliveries owed at the last enable for raises while disabled: 0 or 1 (see Harness.owedAfterDisabled). */
+  pending: number;
 }
 
 interface ModelQueue {
@@ -100,6 +100,10 @@ export function runSequence(ctx: SuiteContext, steps: readonly Step[]): Sequence
   const recent: string[] = [];
   const outcomes: Record<string, number> = {};
 
+  /** A raise while disabled: see ModelIrq.pending. */
+  const holdRaise = (irq: ModelIrq) => {
+    irq.pending = h.owedAfterDisabled(irq.pending + 1);
+  };
   const owe = (virq: number) => {
     expected.set(virq, (expected.get(virq) ?? 0) + 1);
     expectedTotal++;
@@ -128,7 +132,7 @@ export function runSequence(ctx: SuiteContext, steps: readonly Step[]): Sequence
   };
   const adopt = (q: ModelQueue, index: number, virq: number) => {
     h.watchVirq(virq);
-    q.irqs.set(index, { virq, depth: 0, pending: false });
+    q.irqs.set(index, { virq, depth: 0, pending: 0 });
   };
   const lowestFree = (q: ModelQueue, count: number): number[] => {
     const out: number[] = [];
@@ -201,7 +205,7 @@ export function runSequence(ctx: SuiteContext, steps: readonly Step[]): Sequence
           const r = instance.raise(o.q.handle, o.index);
           if (o.irq.depth > 0) {
             equal(r, HELD, `nested raise of masked ${o.q.handle.name}[${o.index}] from ${what}'s handler`);
-            o.irq.pending = true;
+            holdRaise(o.irq);
           } else {
             equal(r, DELIVERED, `nested raise of ${o.q.handle.name}[${o.index}] from ${what}'s handler`);
             owe(o.irq.virq);
@@ -218,8 +222,7 @@ export function runSequence(ctx: SuiteContext, steps: readonly Step[]): Sequence
         }
         case "free-other": {
           const o = others[(y >>> 4) % others.length]!;
-          h.unwatchVirq(o.irq.virq);
-          strategy.freeIrq(o.q.handle, o.index);
+          h.free(o.q.handle, o.index);
           equal(system.irqDesc(o.irq.virq), undefined, `descriptor of virq ${o.irq.virq} freed from ${what}'s handler`);
           o.q.irqs.delete(o.index);
           note = `free ${o.q.handle.name}[${o.index}]`;
@@ -246,8 +249,10 @@ export function runSequence(ctx: SuiteContext, steps: readonly Step[]): Sequence
             return;
           }
           system.setAffinity(t.irq.virq, mask);
+          // From inside the handler no time passes: with remapping the move happens at once (the
+          // raise below ticked first, so no earlier cleanup blocks it); without, at the next interrupt.
           const cpu = system.irqDesc(t.irq.virq)!.effectiveCpu;
-          ok(((mask & online) >>> cpu) & 1, `virq ${t.irq.virq} on CPU${cpu} after setAffinity(0x${mask.toString(16)}) from its own handler`);
+          if (ir) ok(((mask & online) >>> cpu) & 1, `virq ${t.irq.virq} on CPU${cpu} after setAffinity(0x${mask.toString(16)}) from its own handler`);
           note = `affinity 0x${mask.toString(16)} → CPU${cpu}`;
           return;
         }
@@ -259,6 +264,7 @@ export function runSequence(ctx: SuiteContext, steps: readonly Step[]): Sequence
         }
       }
     });
+    system.tick(); // time passes between operations: a previous move's cleanup has run
     const r = instance.raise(t.q.handle, t.index);
     equal(h.hookArmed(t.irq.virq), false, `the handler of ${what} ran its nested operation`);
     h.takeHookError();
@@ -297,7 +303,7 @@ export function runSequence(ctx: SuiteContext, steps: readonly Step[]): Sequence
       case "destroy": {
         const q = pickQueue(x);
         if (!q) return apply("create", x, y);
-        instance.destroyQueue(q.handle);
+        h.destroy(q.handle);
         dropQueueIrqs(q);
         queues.delete(q.slot);
         return `destroy ${q.handle.name}`;
@@ -354,10 +360,10 @@ export function runSequence(ctx: SuiteContext, steps: readonly Step[]): Sequence
           refused(`freeIrq(${q.handle.name}, ${index}) of a free index`, "ENOENT", () => strategy.freeIrq(q.handle, index));
           return `free ${q.handle.name}[${index}] → ENOENT`;
         }
-        strategy.freeIrq(q.handle, index);
+        h.free(q.handle, index);
         equal(system.irqDesc(m.virq), undefined, `descriptor of freed virq ${m.virq}`);
         q.irqs.delete(index);
-        return `free ${q.handle.name}[${index}] (virq ${m.virq}${m.pending ? ", pending dropped" : ""})`;
+        return `free ${q.handle.name}[${index}] (virq ${m.virq}${m.pending > 0 ? ", pending dropped" : ""})`;
       }
       case "freeRange": {
         const q = pickQueue(x);
@@ -370,6 +376,7 @@ export function runSequence(ctx: SuiteContext, steps: readonly Step[]): Sequence
           refused(`freeIrqRange(${q.handle.name}, ${first}, ${last}) over free indices`, "ENOENT", () => strategy.freeIrqRange(q.handle, first, last));
           return `freeRange ${q.handle.name} [${first}, ${last}] → ENOENT`;
         }
+        h.release(q.handle, first, last);
         equal(strategy.freeIrqRange(q.handle, first, last), n, `freeIrqRange(${q.handle.name}, ${first}, ${last}) count`);
         for (let i = first; i <= last; i++) q.irqs.delete(i);
         return `freeRange ${q.handle.name} [${first}, ${last}] → ${n}`;
@@ -392,10 +399,10 @@ export function runSequence(ctx: SuiteContext, steps: readonly Step[]): Sequence
         system.enableIrq(t.irq.virq);
         t.irq.depth--;
         let note = "";
-        if (t.irq.depth === 0 && t.irq.pending) {
-          t.irq.pending = false;
-          owe(t.irq.virq);
-          note = ", pending delivered";
+        if (t.irq.depth === 0 && t.irq.pending > 0) {
+          for (let k = 0; k < t.irq.pending; k++) owe(t.irq.virq);
+          note = `, ${t.irq.pending} held delivered`;
+          t.irq.pending = 0;
         }
         checkDeliveries(t.irq.virq, `unmasking virq ${t.irq.virq}`);
         return `unmask ${t.q.handle.name}[${t.index}] (depth ${t.irq.depth}${note})`;
@@ -412,7 +419,7 @@ export function runSequence(ctx: SuiteContext, steps: readonly Step[]): Sequence
         const r = instance.raise(t.q.handle, t.index);
         if (t.irq.depth > 0) {
           equal(r, HELD, `result of ${what} (1 HELD expected while masked)`);
-          t.irq.pending = true;
+          holdRaise(t.irq);
         } else {
           equal(r, DELIVERED, `result of ${what} (0 DELIVERED expected)`);
           owe(t.irq.virq);
@@ -428,9 +435,15 @@ export function runSequence(ctx: SuiteContext, steps: readonly Step[]): Sequence
           refused(`setAffinity(${t.irq.virq}, 0x${mask.toString(16)}) naming only offline CPUs`, "EINVAL", () => system.setAffinity(t.irq.virq, mask));
           return `affinity virq ${t.irq.virq} 0x${mask.toString(16)} → EINVAL`;
         }
-        system.setAffinity(t.irq.virq, mask);
-        const cpu = system.irqDesc(t.irq.virq)!.effectiveCpu;
-        ok(((mask & online) >>> cpu) & 1, `virq ${t.irq.virq} on CPU${cpu} after setAffinity(0x${mask.toString(16)}) with online 0x${online.toString(16)}`);
+        h.setAffinity(t.irq.virq, mask);
+        // Without remapping the move is applied at the irq's next interrupt (it must be enabled to take it).
+        if (!ir && t.irq.depth === 0 && linkUp) {
+          equal(instance.raise(t.q.handle, t.index), DELIVERED, `raise of virq ${t.irq.virq} that applies its pending move`);
+          owe(t.irq.virq);
+        }
+        const moved = system.irqDesc(t.irq.virq)!;
+        const cpu = moved.effectiveCpu;
+        if (!moved.moveP) ok(((mask & online) >>> cpu) & 1, `virq ${t.irq.virq} on CPU${cpu} after setAffinity(0x${mask.toString(16)}) with online 0x${online.toString(16)}`);
         return `affinity virq ${t.irq.virq} 0x${mask.toString(16)} → CPU${cpu}`;
       }
       case "cpu": {
@@ -463,13 +476,22 @@ export function runSequence(ctx: SuiteContext, steps: readonly Step[]): Sequence
         return `setPasid ${q.handle.name} ${show(pasid)}`;
       }
       case "forge": {
-        if (!ir || !linkUp) return apply("raise", x, y);
+        if (!linkUp) return apply("raise", x, y);
         const t = pickIrq(x, y);
         if (!t) return apply("allocAny", x, y);
+        if (ctx.supports.pasidCheck && y % 2 === 0) {
+          // Work under a PASID the entry does not carry: the device refuses to raise (DSA §5.4).
+          const pasid = t.q.pasid ?? -1;
+          const stale = pasid === -1 ? (x >>> 4) % (1 << 20) : (pasid + 1) % (1 << 20);
+          const faults = system.faults.total;
+          equal(instance.raiseAs!(t.q.handle, t.index, { pasid: stale }), DEVICE_REFUSED, `raise of ${t.q.handle.name}[${t.index}] for work under PASID ${stale} (4 DEVICE_REFUSED expected)`);
+          equal(system.faults.total, faults, "IOMMU faults after a raise the device refused");
+          checkDeliveries(t.irq.virq, "a raise the device refused");
+          return `forge ${t.q.handle.name}[${t.index}] pasid ${stale} → refused`;
+        }
+        if (!ir) return apply("raise", x, y);
         const wire = instance.wireRequesterId(t.q.handle);
-        const pasid = t.q.pasid ?? -1;
-        const stale = ctx.supports.pasid && y % 2 === 0;
-        const forged = stale ? { requesterId: wire, pasid: pasid === -1 ? (x >>> 4) % (1 << 20) : (pasid + 1) % (1 << 20) } : { requesterId: foreignRequesterId(wire), pasid };
+        const forged = { requesterId: foreignRequesterId(wire) };
         const r = instance.writeAs(t.q.handle, t.index, forged);
         equal(r, FAULTED, `result of a write to ${t.q.handle.name}[${t.index}] forged with ${show(forged)} (2 FAULTED expected)`);
         checkDeliveries(t.irq.virq, "a forged write");
@@ -512,8 +534,9 @@ export function runSequence(ctx: SuiteContext, steps: readonly Step[]): Sequence
           system.enableIrq(m.virq);
           m.depth--;
         }
-        if (m.pending) {
-          m.pending = false;
+        if (m.pending > 0) {
+          for (let k = 1; k < m.pending; k++) owe(m.virq);
+          m.pending = 0;
           owe(m.virq);
         }
       }
@@ -521,7 +544,7 @@ export function runSequence(ctx: SuiteContext, steps: readonly Step[]): Sequence
     for (const [virq, n] of expected) if (system.irqDesc(virq)) equal(h.count(virq), n, `deliveries of virq ${virq} at the end`);
     checkDeliveries(undefined, "unmasking everything at the end");
     for (const q of liveQueues()) {
-      instance.destroyQueue(q.handle);
+      h.destroy(q.handle);
       dropQueueIrqs(q);
     }
     queues.clear();

@@ -17,8 +17,8 @@ export function storageTests(test: TestFunction, options: ConformanceOptions): v
           equal(irq.storeIndex, base + irq.index, `store entry of ${q.name}[${irq.index}] (slice base ${base})`);
           const desc = h.system.irqDesc(irq.virq);
           ok(desc !== undefined, `virq ${irq.virq} of ${q.name}[${irq.index}] exists in the system`);
-          equal(desc.msiDesc.storeIndex, irq.storeIndex, `descriptor store entry of virq ${irq.virq}`);
-          equal(desc.msiDesc.msiIndex, irq.msiIndex, `descriptor msi_index of virq ${irq.virq}`);
+          equal(desc.msiDesc!.storeIndex, irq.storeIndex, `descriptor store entry of virq ${irq.virq}`);
+          equal(desc.msiDesc!.msiIndex, irq.msiIndex, `descriptor msi_index of virq ${irq.virq}`);
           const store = h.strategy.store;
           deepEqual(
             { addressLo: store.addressLo(irq.storeIndex), addressHi: store.addressHi(irq.storeIndex), data: store.data(irq.storeIndex) },
@@ -45,7 +45,7 @@ export function storageTests(test: TestFunction, options: ConformanceOptions): v
           }
         }
         const freed = h.irq(a, 0).virq;
-        h.strategy.freeIrq(a, 0);
+        h.free(a, 0);
         equal(h.strategy.queueOfVirq(freed), undefined, `queueOfVirq(${freed}) after freeing it`);
         equal(h.system.irqDesc(freed), undefined, `irq descriptor of freed virq ${freed}`);
       });

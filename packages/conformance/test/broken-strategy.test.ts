@@ -11,10 +11,12 @@ import type { HardwareAdapter } from "../src/adapter.js";
  * malformed one (0, NaN, …) is kept, so the strategy still refuses bad input and only the affinity
  * group can tell it apart from a correct one.
  */
-function withoutAffinity<T extends { affinity?: number }>(o: T | undefined): T | undefined {
+function withoutAffinity<T extends { affinity?: unknown }>(o: T | undefined): T | undefined {
   if (typeof o !== "object" || o === null) return o;
   const a = o.affinity;
-  if (!(typeof a === "number" && Number.isInteger(a) && a >= 1 && a <= 0xffffffff)) return o;
+  // Only a well-formed mask is dropped: a number naming CPUs, a CPU list or an array.
+  const wellFormed = (typeof a === "number" && Number.isInteger(a) && a >= 1) || (typeof a === "string" && a !== "") || Array.isArray(a);
+  if (!wellFormed) return o;
   const copy = { ...o };
   delete copy.affinity;
   return copy;

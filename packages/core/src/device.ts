@@ -18,15 +18,32 @@ export class Device {
   readonly pci: PciAddress | undefined;
   /** 16-bit requester id (bus << 8 | devfn) for PCI functions; -1 elsewhere. */
   readonly requesterId: number;
-  /** Other requester ids this function's DMA (and MSI writes) may carry, e.g. NTB proxy ids. */
+  /**
+   * Quirk aliases: other requester ids on the function's own bus that its DMA (and MSI writes) may
+   * carry (pci_dev::dma_alias_mask, e.g. NTB proxy ids).
+   */
   readonly dmaAliases: readonly number[];
+  /** What a PCI bridge function forwards (pci_dev::subordinate); undefined for endpoints. */
+  readonly pciBridge: PciBridge | undefined;
+  /** PCI identity (config space) of a PCI function, for its sysfs attributes. */
+  readonly pciIds: PciIds | undefined;
+  /** The bound driver's name (the sysfs `driver` link), if any. */
+  driver: string | undefined;
   /** Free-form properties a strategy or driver hangs on the device (design A's PASID lives here). */
   readonly properties = new Map<string, unknown>();
   #children: Device[] = [];
   #removed = false;
 
   /** @internal Use IrqSystem.addPciDevice / addDevice. */
-  constructor(id: number, name: string, bus: BusName, parent: Device | undefined, pci: PciAddress | undefined, dmaAliases: readonly number[]) {
+  constructor(
+    id: number,
+    name: string,
+    bus: BusName,
+    parent: Device | undefined,
+    pci: PciAddress | undefined,
+    dmaAliases: readonly number[],
+    extra: { bridge?: PciBridge; ids?: PciIds; driver?: string } = {},
+  ) {
     this.id = id;
     this.name = name;
     this.bus = bus;
@@ -34,6 +51,9 @@ export class Device {
     this.pci = pci;
     this.requesterId = pci ? requesterIdOf(pci) : -1;
     this.dmaAliases = Object.freeze([...dmaAliases]);
+    this.pciBridge = extra.bridge;
+    this.pciIds = extra.ids;
+    this.driver = extra.driver;
   }
 
   get children(): readonly Device[] {
@@ -83,12 +103,40 @@ export class Device {
   }
 }
 
+/**
+ * A bridge function and how it forwards requester ids (pci_for_each_dma_alias): a PCIe-to-PCI
+ * bridge makes its secondary bus's requests carry (secondary bus, devfn 0); a conventional PCI
+ * bridge its own id; PCIe ports leave them alone.
+ */
+export interface PciBridge {
+  kind: "pcie-to-pci" | "pci-to-pci" | "pcie-port";
+  secondaryBus: number;
+}
+
+/** PCI configuration-space identity (vendor, device, class code, subsystem ids, revision). */
+export interface PciIds {
+  vendor: number;
+  device: number;
+  /** 24-bit class code (base class, subclass, programming interface). */
+  classCode: number;
+  subsystemVendor: number;
+  subsystemDevice: number;
+  revision: number;
+}
+
 export interface PciDeviceOptions {
   /** `0000:6a:01.0` form. */
   bdf: string;
+  /** The device above it: a bridge whose secondary bus it sits on, or any parent. */
   parent?: Device;
-  /** Requester ids (bus << 8 | devfn) the function's writes may also carry. */
+  /** Quirk aliases: requester ids on the function's own bus that its writes may also carry. */
   dmaAliases?: readonly number[];
+  /** Makes the function a bridge. */
+  bridge?: PciBridge;
+  /** Its identity; QEMU's PCI test device (1b36:0005, unassigned class) when omitted. */
+  ids?: Partial<PciIds>;
+  /** The driver bound to it (sysfs `driver` link). */
+  driver?: string;
 }
 
 export interface DeviceOptions {
@@ -102,8 +150,32 @@ export function makePciDevice(id: number, options: PciDeviceOptions): Device {
   const pci = parseBdf(options.bdf);
   const aliases = options.dmaAliases ?? [];
   if (!Array.isArray(aliases)) throw new ImsimError("EINVAL", `dmaAliases of ${options.bdf} must be an array of requester ids`);
-  for (const a of aliases) checkInt(a, 0, 0xffff, `DMA alias of ${options.bdf}`);
-  return new Device(id, formatBdf(pci), "pci", options.parent, pci, aliases);
+  for (const a of aliases) {
+    checkInt(a, 0, 0xffff, `DMA alias of ${options.bdf}`);
+    // dma_alias_mask holds devfns: a quirk alias always lies on the function's own bus.
+    if (a >>> 8 !== pci.bus) throw new ImsimError("EINVAL", `DMA alias 0x${a.toString(16)} of ${options.bdf} is not on its bus ${pci.bus.toString(16).padStart(2, "0")}`);
+  }
+  const extra: { bridge?: PciBridge; ids?: PciIds; driver?: string } = {};
+  if (options.bridge !== undefined) {
+    const b = options.bridge;
+    if (typeof b !== "object" || b === null || !["pcie-to-pci", "pci-to-pci", "pcie-port"].includes(b.kind)) {
+      throw new ImsimError("EINVAL", `bridge of ${options.bdf} must be { kind: "pcie-to-pci" | "pci-to-pci" | "pcie-port", secondaryBus }`);
+    }
+    checkInt(b.secondaryBus, 0, 0xff, `secondary bus of bridge ${options.bdf}`);
+    extra.bridge = Object.freeze({ kind: b.kind, secondaryBus: b.secondaryBus });
+  }
+  const ids = options.ids ?? {};
+  if (typeof ids !== "object" || ids === null) throw new ImsimError("EINVAL", `ids of ${options.bdf} must be an object`);
+  extra.ids = Object.freeze({
+    vendor: checkInt(ids.vendor ?? 0x1b36, 0, 0xffff, `vendor id of ${options.bdf}`),
+    device: checkInt(ids.device ?? 0x0005, 0, 0xffff, `device id of ${options.bdf}`),
+    classCode: checkInt(ids.classCode ?? 0xff0000, 0, 0xffffff, `class code of ${options.bdf}`),
+    subsystemVendor: checkInt(ids.subsystemVendor ?? ids.vendor ?? 0x1af4, 0, 0xffff, `subsystem vendor id of ${options.bdf}`),
+    subsystemDevice: checkInt(ids.subsystemDevice ?? 0x1100, 0, 0xffff, `subsystem device id of ${options.bdf}`),
+    revision: checkInt(ids.revision ?? 0, 0, 0xff, `revision of ${options.bdf}`),
+  });
+  if (options.driver !== undefined) extra.driver = checkDeviceName(options.driver);
+  return new Device(id, formatBdf(pci), "pci", options.parent, pci, aliases, extra);
 }
 
 const NAME = /^[A-Za-z0-9_.:-]{1,64}$/;

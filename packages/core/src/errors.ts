@@ -16,6 +16,7 @@ export type ImsimErrorCode =
   | "EEXIST" // name or index already taken
   | "ENOLINK" // a link (NTB) is down
   | "EFAULT" // an address outside a window or mapping
+  | "EOPNOTSUPP" // the platform does not offer it (an IMS domain without a physical remapping parent)
   | "EIO"; // injected or simulated hardware failure
 
 const BRAND = Symbol.for("imsim.error");

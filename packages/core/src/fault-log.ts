@@ -1,19 +1,45 @@
+// Interrupt-remapping faults as VT-d reports them (VT-d spec §7.1, fault reasons 0x20-0x26;
+// the strings of drivers/iommu/intel/dmar.c irq_remap_fault_reasons[]), and writes that were no
+// interrupt at all.
 import { formatRequesterId } from "./pci-id.js";
 
-/** Why interrupt remapping (or the MSI decoder) refused a write. */
+/** Why a write was refused: a VT-d interrupt-remapping fault, or (not an IOMMU fault) no interrupt address. */
 export type FaultReason =
-  | "not-msi-address"
+  | "bad-request"
+  | "index-beyond-table"
+  | "not-present"
   | "compat-format-blocked"
-  | "irte-not-present"
   | "source-id-mismatch"
-  | "pasid-mismatch"
-  | "remappable-without-ir";
+  | "not-msi-address";
+
+/** VT-d fault reason codes; -1 for writes that are not interrupt requests (no IOMMU fault record). */
+export const FAULT_REASON_CODE: Readonly<Record<FaultReason, number>> = Object.freeze({
+  "bad-request": 0x20,
+  "index-beyond-table": 0x21,
+  "not-present": 0x22,
+  "compat-format-blocked": 0x25,
+  "source-id-mismatch": 0x26,
+  "not-msi-address": -1,
+});
+
+/** What the DMAR driver prints for each reason. */
+export const FAULT_REASON_TEXT: Readonly<Record<FaultReason, string>> = Object.freeze({
+  "bad-request": "Detected reserved fields in the decoded interrupt-remapped request",
+  "index-beyond-table": "Interrupt index exceeded the interrupt-remapping table size",
+  "not-present": "Present field in the IRTE entry is clear",
+  "compat-format-blocked": "Blocked a compatibility format interrupt request",
+  "source-id-mismatch": "Blocked an interrupt request due to source-id verification failure",
+  "not-msi-address": "Not an interrupt request (address outside 0xFEExxxxx)",
+});
 
 export interface FaultRecord {
   reason: FaultReason;
+  /** VT-d fault reason code (0x20-0x26), -1 when no IOMMU fault was recorded. */
+  code: number;
+  /** DMAR unit that recorded it, -1 without one. */
+  unit: number;
   irte: number;
   requesterId: number;
-  pasid: number;
   address: number;
 }
 
@@ -37,18 +63,20 @@ export class FaultLog {
   count(reason: FaultReason): number {
     return this.#byReason.get(reason) ?? 0;
   }
-  record(reason: FaultReason, irte: number, requesterId: number, pasid: number, address: number): void {
+  record(reason: FaultReason, unit: number, irte: number, requesterId: number, address: number): void {
     this.#total++;
     this.#byReason.set(reason, (this.#byReason.get(reason) ?? 0) + 1);
+    const code = FAULT_REASON_CODE[reason];
     let slot = this.#ring[this.#next];
     if (!slot) {
-      slot = { reason, irte, requesterId, pasid, address };
+      slot = { reason, code, unit, irte, requesterId, address };
       this.#ring[this.#next] = slot;
     } else {
       slot.reason = reason;
+      slot.code = code;
+      slot.unit = unit;
       slot.irte = irte;
       slot.requesterId = requesterId;
-      slot.pasid = pasid;
       slot.address = address;
     }
     this.#next = (this.#next + 1) % this.capacity;
@@ -61,11 +89,15 @@ export class FaultLog {
     for (let i = 0; i < n; i++) out.push({ ...this.#ring[(start + i) % this.capacity]! });
     return out;
   }
-  /** The latest fault, as the DMAR driver logs it. */
+  /** The latest fault, as dmar_fault_do_one() logs an INTR-REMAP fault. */
   describeLast(): string | undefined {
     if (this.#total === 0) return undefined;
-    const f = this.#ring[(this.#next + this.capacity - 1) % this.capacity]!;
-    const pasid = f.pasid >= 0 ? ` PASID ${f.pasid.toString(16)}` : "";
-    return `DMAR: [INTR-REMAP] Request device [${formatRequesterId(f.requesterId)}]${pasid} fault index 0x${Math.max(f.irte, 0).toString(16)} [fault reason ${f.reason}]`;
+    return describeFault(this.#ring[(this.#next + this.capacity - 1) % this.capacity]!);
   }
+}
+
+/** "DMAR: [INTR-REMAP] Request device [6a:01.0] fault index 0x15 [fault reason 0x26] …". */
+export function describeFault(f: FaultRecord): string {
+  if (f.code < 0) return `${FAULT_REASON_TEXT[f.reason]}: write to 0x${f.address.toString(16)} from [${formatRequesterId(f.requesterId)}]`;
+  return `DMAR: [INTR-REMAP] Request device [${formatRequesterId(f.requesterId)}] fault index 0x${Math.max(f.irte, 0).toString(16)} [fault reason 0x${f.code.toString(16).padStart(2, "0")}] ${FAULT_REASON_TEXT[f.reason]}`;
 }

@@ -1,4 +1,11 @@
 import type { DeliveryResult, IrqSystem } from "./irq-system.js";
+
+/**
+ * What `raiseAs` returns when the device itself refused to raise (DSA: the submitter's PASID does
+ * not match the interrupt entry's, DSA spec §5.4; the descriptor completes with an invalid-handle
+ * status and nothing reaches the IOMMU).
+ */
+export const DEVICE_REFUSED = 4;
 import type { ImsStrategy, Queue, QueueOptions, StrategyFactory } from "./strategy.js";
 
 // The hardware adapter contract: how a device model (@imsim/hw-idxd, @imsim/hw-ntb, your own) is
@@ -15,8 +22,13 @@ import type { ImsStrategy, Queue, QueueOptions, StrategyFactory } from "./strate
 export interface Capabilities {
   /** Queues can carry a PASID and entries are written with it. Checked against `strategy.store.supportsPasid`. */
   pasid: boolean;
-  /** The system runs with interrupt remapping (IRTEs, source-id and PASID validation). Checked against `system.interruptRemapping`. */
+  /** The system runs with interrupt remapping (IRTEs and their source-id check; VT-d checks no PASID). Checked against `system.interruptRemapping`. */
   interruptRemapping: boolean;
+  /**
+   * The device checks a submitter's PASID against the interrupt entry's before it raises it (DSA's
+   * IMS entries, spec §5.4); `raiseAs` is present exactly then.
+   */
+  pasidCheck: boolean;
   /**
    * The device's writes carry a DMA alias (e.g. NTB proxy ids) that IR must accept. Checked against
    * the DMA aliases of the strategy host's PCI function.
@@ -71,12 +83,18 @@ export interface HardwareInstance {
    */
   raise(queue: Queue, index: number): DeliveryResult;
   /**
-   * Issues the interrupt write of queue index `index` with a chosen requester id and/or PASID (-1
-   * none) in place of the real ones: how the suite forges a wrong source id, an alias or a stale
-   * PASID. With nothing forged it is the real write and must be delivered as `raise` would. Errors
-   * as `raise`.
+   * Issues the interrupt write of queue index `index` with a chosen requester id in place of the
+   * real one: how the suite forges a wrong source id or uses an alias. With nothing forged it is
+   * the real write and must be delivered as `raise` would. Errors as `raise`. (`pasid` is the
+   * write's PASID prefix; interrupt remapping does not check it.)
    */
   writeAs(queue: Queue, index: number, forged: { requesterId?: number; pasid?: number }): DeliveryResult;
+  /**
+   * Raises the interrupt at queue index `index` as work submitted under `submitter.pasid` (-1 none)
+   * would: the device checks the PASID against the entry's (supports.pasidCheck) and returns
+   * DEVICE_REFUSED, raising nothing, when they differ; otherwise as `raise`.
+   */
+  raiseAs?(queue: Queue, index: number, submitter: { pasid: number }): DeliveryResult | typeof DEVICE_REFUSED;
   /** Requester id the hardware's writes carry for this queue (the alias for NTB); must equal `strategy.requesterId(queue)`. */
   wireRequesterId(queue: Queue): number;
   /**
@@ -93,8 +111,9 @@ export interface HardwareInstance {
    */
   removeDevice(): void;
   /**
-   * Releases everything the instance created; the system returns to the empty snapshot (no
-   * devices, domains, virqs, vectors, IRTEs, descriptors, store entries or actions). The suite calls
+   * Releases everything the instance created; the system returns to its boot snapshot
+   * (`system.bootSnapshot`: no devices, per-device domains, descriptors or store entries, and only
+   * the host's own interrupts, vectors, IRTEs and actions). The suite calls
    * it at the end of every test, with injected faults cleared, and also after `removeDevice`.
    */
   teardown(): void;

@@ -1,9 +1,19 @@
+// kernel/irq/msi.c: per-device MSI domains (msi_create_device_irq_domain), their descriptors
+// (one xarray per domain id), and allocation at an index, at any index, or over a range, with a
+// full rollback on failure (msi_domain_alloc_irq_at, msi_domain_alloc_irqs_range, _free_).
 import { ImsimError, checkInt, describe } from "./errors.js";
 import type { Device } from "./device.js";
 import type { MessageStore } from "./message-store.js";
-import type { SourceId } from "./irq-remapping.js";
-import type { MsiDesc } from "./irq-desc.js";
 import type { StoreOwnership } from "./store-ownership.js";
+import { MsiDesc } from "./msi-desc.js";
+import { toCpumask, type Cpumask, type CpumaskLike } from "./cpumask.js";
+import { spreadAffinity } from "./affinity.js";
+import { IrqDomain, IRQ_DOMAIN_FLAG_HIERARCHY, IRQ_DOMAIN_FLAG_MSI, IRQ_DOMAIN_FLAG_MSI_DEVICE, IRQ_DOMAIN_NAME_ALLOCATED, type IrqChip } from "./irqdomain.js";
+import type { IrqDesc } from "./irqdesc.js";
+import type { MsiTemplate } from "./msi-template.js";
+import type { MsiEnv } from "./msi-env.js";
+import type { SourceId } from "./remapping.js";
+import { MSI_FLAG_ACTIVATE_EARLY, MSI_FLAG_DEV_SYSFS, MSI_FLAG_MUST_REACTIVATE } from "./msi-flags.js";
 
 /** Linux MSI_ANY_INDEX (include/linux/msi_api.h): allocate at the lowest free index. */
 export const MSI_ANY_INDEX = 0xffffffff;
@@ -12,16 +22,6 @@ export const MSI_DEFAULT_DOMAIN = 0;
 export const MSI_SECONDARY_DOMAIN = 1;
 export const MSI_MAX_DEVICE_IRQDOMAINS = 2;
 
-/** Bus tokens (enum irq_domain_bus_token, include/linux/irqdomain_defs.h): the suffix of debugfs domain names. */
-export const DOMAIN_BUS_PCI_DEVICE_MSI = 11;
-export const DOMAIN_BUS_PCI_DEVICE_MSIX = 12;
-export const DOMAIN_BUS_DMAR = 13;
-export const DOMAIN_BUS_PCI_DEVICE_IMS = 15;
-export const DOMAIN_BUS_DEVICE_MSI = 16;
-
-/** What `msi_irqs/<virq>` files of this domain read: Linux prints the device's mode, "msi" or "msix". */
-export type MsiDomainKind = "msi" | "msix" | "ims";
-
 /** Linux struct msi_map: the index and the virq it got. */
 export interface MsiMap {
   index: number;
@@ -29,97 +29,132 @@ export interface MsiMap {
 }
 
 export interface MsiAllocOptions {
-  /** CPU mask (bit n = CPU n); all CPUs when omitted. */
-  affinity?: number;
-  /** Instance cookie (msi_instance_cookie): e.g. a PASID or queue id the domain's policy may read. */
-  cookie?: number;
-}
-
-export interface MsiDomainOptions {
-  /** MSI_DEFAULT_DOMAIN (0) or MSI_SECONDARY_DOMAIN (1). */
-  domainId: number;
-  store: MessageStore;
-  kind: MsiDomainKind;
-  /** Debugfs suffix; defaults from `kind`. */
-  busToken?: number;
+  /** CPUs the interrupt may target (a mask, "0-3", [0, 1], …); all CPUs when omitted. Acts as a set affinity (IRQD_AFFINITY_SET). */
+  affinity?: CpumaskLike;
   /**
-   * The requester-id check resolved once, at domain creation (design A resolves it through the
-   * parent chain when the child is created). Omitted: resolved on every allocation, as Linux does.
+   * Managed interrupts (irq_affinity_desc::is_managed): spread by the kernel over `affinity` (or
+   * all CPUs), reserved per CPU, shut down while none of their CPUs is online, never moved by users.
    */
-  sourceId?: SourceId;
-  /** PASID a descriptor's message is written with (-1 none); consulted at every message write. */
-  pasidOf?: (desc: MsiDesc) => number;
-  /** Whether its interrupts appear in the device's msi_irqs/ (MSI_FLAG_DEV_SYSFS). Default true. */
-  devSysfs?: boolean;
-}
-
-/** @internal What a domain needs from its system; IrqSystem implements it. */
-export interface DomainBackend {
-  readonly interruptRemapping: boolean;
-  allocInterrupt(domain: MsiDomain, msiIndex: number, affinity: number, cookie: number): MsiDesc;
-  checkFreeable(desc: MsiDesc): void;
-  atomically<T>(op: () => T): T;
-  freeInterrupt(domain: MsiDomain, desc: MsiDesc): void;
-  rewrite(desc: MsiDesc): void;
+  managed?: boolean;
+  /** Instance cookie (msi_instance_cookie): e.g. a PASID or a queue id, kept in the descriptor. */
+  cookie?: number;
 }
 
 /**
  * A per-device MSI domain: the interrupts of one device at indices 0..hwsize-1 over one message
- * store. Linux: the irq_domain created by msi_create_device_irq_domain() and the xarray
- * `msi_device_data::__domains[domid].store` of its descriptors (kernel/irq/msi.c). Allocation and
- * freeing follow msi_domain_alloc_irq_at / msi_domain_alloc_irqs_range / msi_domain_free_irqs_range:
- * any failure frees everything the call allocated.
+ * store, as the irq domain of msi_create_device_irq_domain() and the descriptor xarray
+ * `msi_device_data::__domains[domid].store` (kernel/irq/msi.c). Its level in each interrupt's
+ * hierarchy sits on the device's MSI parent (INTEL-IR-n with remapping, VECTOR without).
  */
 export class MsiDomain {
   readonly device: Device;
   readonly domainId: number;
   readonly store: MessageStore;
-  readonly kind: MsiDomainKind;
-  readonly busToken: number;
+  readonly template: MsiTemplate;
+  /** The domain's level in the hierarchy. */
+  readonly irqDomain: IrqDomain;
+  readonly chip: IrqChip;
   readonly hwsize: number;
-  readonly chipName: string;
-  readonly sourceId: SourceId | undefined;
-  readonly pasidOf: ((desc: MsiDesc) => number) | undefined;
-  readonly devSysfs: boolean;
+  /** MSI_FLAG_* of the domain after its parent restricted them (msi_domain_info::flags). */
+  readonly flags: number;
   /** Physical store entry of index 0 (slices start further in). */
   readonly storeBase: number;
   readonly ownership: StoreOwnership;
-  readonly #backend: DomainBackend;
+  /**
+   * The requester-id check resolved once, when the domain was made (design A resolves it through
+   * the parent chain when its child device is set up); undefined: resolved at each IRTE allocation.
+   */
+  readonly sourceId: SourceId | undefined;
+  /** PASID a descriptor's message is written with (-1 none): the IMS entry's PASID field. */
+  readonly pasidOf: ((desc: MsiDesc) => number) | undefined;
+  readonly #env: MsiEnv;
   readonly #descs: (MsiDesc | undefined)[];
+  readonly #irqs: (IrqDesc | undefined)[];
   readonly #ownerTag: number;
   #count = 0;
   #removed = false;
 
-  /** @internal Created by IrqSystem.createMsiDomain. */
-  constructor(device: Device, options: MsiDomainOptions, backend: DomainBackend, ownership: StoreOwnership, storeBase: number, ownerTag: number) {
+  /** @internal Created by IrqSystem.createMsiDomain once the parent accepted the template. */
+  constructor(
+    env: MsiEnv,
+    device: Device,
+    domainId: number,
+    store: MessageStore,
+    template: MsiTemplate,
+    parent: IrqDomain,
+    accepted: { flags: number; chipFlags: number },
+    extra: { sourceId: SourceId | undefined; pasidOf: ((desc: MsiDesc) => number) | undefined },
+    ownership: StoreOwnership,
+    storeBase: number,
+    ownerTag: number,
+  ) {
+    this.#env = env;
+    this.sourceId = extra.sourceId;
+    this.pasidOf = extra.pasidOf;
     this.device = device;
-    this.domainId = options.domainId;
-    this.store = options.store;
-    this.kind = options.kind;
-    this.busToken =
-      options.busToken ??
-      (options.kind === "msix" ? DOMAIN_BUS_PCI_DEVICE_MSIX : options.kind === "msi" ? DOMAIN_BUS_PCI_DEVICE_MSI : DOMAIN_BUS_PCI_DEVICE_IMS);
-    this.hwsize = options.store.size;
-    this.chipName = `${backend.interruptRemapping ? "IR-" : ""}${options.store.chipName}-${device.name}`;
-    this.sourceId = options.sourceId;
-    this.pasidOf = options.pasidOf;
-    this.devSysfs = options.devSysfs ?? true;
-    this.storeBase = storeBase;
+    this.domainId = domainId;
+    this.store = store;
+    this.template = template;
+    this.hwsize = store.size;
+    this.flags = accepted.flags;
     this.ownership = ownership;
-    this.#backend = backend;
-    this.#descs = new Array<MsiDesc | undefined>(this.hwsize);
+    this.storeBase = storeBase;
     this.#ownerTag = ownerTag;
+    this.#descs = new Array<MsiDesc | undefined>(this.hwsize);
+    this.#irqs = new Array<IrqDesc | undefined>(this.hwsize);
+    const chipName = `${parent.msiParent?.prefix ?? ""}${template.chipName}-${device.name}`;
+    this.chip = {
+      name: chipName,
+      flags: accepted.chipFlags,
+      mask: (d) => this.#setMasked(d.desc, true),
+      unmask: (d) => this.#setMasked(d.desc, false),
+      writeMsiMsg: (d, msg) => env.writeMessage(this, d.desc, msg),
+    };
+    this.irqDomain = new IrqDomain({
+      name: chipName,
+      busToken: template.busToken,
+      parent,
+      flags: IRQ_DOMAIN_FLAG_HIERARCHY | IRQ_DOMAIN_NAME_ALLOCATED | IRQ_DOMAIN_FLAG_MSI | IRQ_DOMAIN_FLAG_MSI_DEVICE,
+      ops: env.msiLevelOps(this),
+    });
   }
 
-  /** Debugfs name: chip name plus bus token, e.g. IR-PCI-MSIX-0000:6a:01.0-12. */
   get name(): string {
-    return `${this.chipName}-${this.busToken}`;
+    return this.irqDomain.name;
+  }
+  get chipName(): string {
+    return this.chip.name;
+  }
+  get busToken(): number {
+    return this.template.busToken;
+  }
+  get kind(): MsiTemplate["kind"] {
+    return this.template.kind;
+  }
+  /** MSI_FLAG_DEV_SYSFS: its interrupts appear in the device's msi_irqs/. */
+  get devSysfs(): boolean {
+    return (this.flags & MSI_FLAG_DEV_SYSFS) !== 0;
+  }
+  /** Early activation with reservation (PCI MSI/MSI-X): msi_check_reservation_mode. */
+  get reservationMode(): boolean {
+    return (this.flags & (MSI_FLAG_ACTIVATE_EARLY | MSI_FLAG_MUST_REACTIVATE)) === (MSI_FLAG_ACTIVATE_EARLY | MSI_FLAG_MUST_REACTIVATE) && this.template.reservable;
   }
   get allocated(): number {
     return this.#count;
   }
   get removed(): boolean {
     return this.#removed;
+  }
+
+  /** The entry's mask bit; unmasking an entry whose pending bit is set makes the device send it (MSI-X PBA semantics). */
+  #setMasked(desc: IrqDesc, masked: boolean): void {
+    const m = desc.msiDesc;
+    if (!m) return;
+    this.store.setMasked(m.msiIndex, masked);
+    if (!masked && this.store.isPending(m.msiIndex)) {
+      this.store.setPending(m.msiIndex, false);
+      this.#env.deviceSends(this, m.msiIndex);
+    }
   }
 
   #assertLive(): void {
@@ -131,208 +166,199 @@ export class MsiDomain {
   desc(index: number): MsiDesc | undefined {
     return this.#descs[index];
   }
-
+  /** The irq descriptor of `index`, if allocated. */
+  irq(index: number): IrqDesc | undefined {
+    return this.#irqs[index];
+  }
   /** Virq at `index`, 0 when none (msi_domain_get_virq). */
   getVirq(index: number): number {
     return this.#descs[index]?.virq ?? 0;
   }
-
   /** Allocated descriptors in index order (msi_domain_for_each_desc, MSI_DESC_ASSOCIATED). */
   *descs(): IterableIterator<MsiDesc> {
     for (const d of this.#descs) if (d) yield d;
-  }
-
-  #checkOptions(options: MsiAllocOptions | undefined): { affinity: number; cookie: number } {
-    if (options !== undefined && (typeof options !== "object" || options === null)) {
-      throw new ImsimError("EINVAL", `allocation options must be an object, got ${describe(options)}`);
-    }
-    const affinity = options?.affinity ?? -1;
-    if (options?.affinity !== undefined) checkInt(options.affinity, 1, 0xffffffff, `affinity mask for ${this.name}`);
-    const cookie = options?.cookie ?? 0;
-    if (options?.cookie !== undefined) checkInt(options.cookie, 0, Number.MAX_SAFE_INTEGER, `instance cookie for ${this.name}`);
-    return { affinity: affinity >>> 0, cookie };
   }
 
   #checkIndex(index: unknown, what: string): number {
     return checkInt(index, 0, this.hwsize - 1, `${what} of ${this.name} (hwsize ${this.hwsize})`);
   }
 
+  #checkOptions(options: MsiAllocOptions | undefined): { affinity: Cpumask | undefined; managed: boolean; cookie: number } {
+    if (options !== undefined && (typeof options !== "object" || options === null)) {
+      throw new ImsimError("EINVAL", `allocation options must be an object, got ${describe(options)}`);
+    }
+    const affinity = options?.affinity === undefined ? undefined : toCpumask(options.affinity, this.#env.nrCpus, `affinity for ${this.name}`);
+    const managed = options?.managed ?? false;
+    if (typeof managed !== "boolean") throw new ImsimError("EINVAL", `managed must be a boolean, got ${describe(managed)}`);
+    const cookie = options?.cookie ?? 0;
+    if (options?.cookie !== undefined) checkInt(options.cookie, 0, Number.MAX_SAFE_INTEGER, `instance cookie for ${this.name}`);
+    return { affinity, managed, cookie };
+  }
+
   /** Whether `index` can be taken now: free here and in the physical store. */
   isFree(index: number): boolean {
     return this.#descs[index] === undefined && this.ownership.ownerOf(this.storeBase + index) === 0;
   }
-
   /** Lowest index this domain could allocate at, -1 if none (xa_alloc within [0, hwsize-1]). */
   lowestFree(): number {
     return this.lowestFreeIn(0, this.hwsize - 1);
   }
-
   /** Lowest free index in [first, last], -1 if none. */
   lowestFreeIn(first: number, last: number): number {
     const at = this.ownership.lowestFree(this.storeBase + first, this.storeBase + last + 1);
     return at < 0 ? -1 : at - this.storeBase;
   }
 
-  /** Allocates one interrupt at `index`, or at the lowest free index for MSI_ANY_INDEX (msi_domain_alloc_irq_at). */
-  allocAt(index: number, options?: MsiAllocOptions): MsiMap {
-    return this.#backend.atomically(() => this.#allocAt(index, options));
-  }
-
-  #allocAt(index: number, options?: MsiAllocOptions): MsiMap {
-    this.#assertLive();
-    const opts = this.#checkOptions(options);
-    let at: number;
-    if (index === MSI_ANY_INDEX) {
-      at = this.lowestFree();
-      if (at < 0) throw new ImsimError("ENOSPC", `${this.name} has no free index (hwsize ${this.hwsize})`);
-    } else {
-      at = this.#checkIndex(index, "MSI index");
-      this.#checkFree(at);
-    }
-    const desc = this.#allocOne(at, opts.affinity, opts.cookie);
-    return { index: at, virq: desc.virq };
-  }
-
   #checkFree(at: number): void {
-    if (this.#descs[at] !== undefined) throw new ImsimError("EBUSY", `MSI index ${at} of ${this.name} is already allocated (virq ${this.#descs[at]!.virq})`);
+    const d = this.#descs[at];
+    if (d !== undefined) throw new ImsimError("EBUSY", `MSI index ${at} of ${this.name} is already allocated (virq ${d.virq})`);
     if (this.ownership.ownerOf(this.storeBase + at) !== 0) {
       throw new ImsimError("EBUSY", `${this.store.chipName} entry ${this.storeBase + at} under index ${at} of ${this.name} belongs to another domain`);
     }
   }
 
-  /** Allocates every index in [first, last] or none (msi_domain_alloc_irqs_range). */
-  allocRange(first: number, last: number, options?: MsiAllocOptions): MsiMap[] {
-    return this.#backend.atomically(() => this.#allocRange(first, last, options));
+  /** Allocates one interrupt at `index`, or at the lowest free index for MSI_ANY_INDEX (msi_domain_alloc_irq_at). */
+  allocAt(index: number, options?: MsiAllocOptions): MsiMap {
+    return this.#env.atomically(() => {
+      this.#assertLive();
+      const o = this.#checkOptions(options);
+      let at: number;
+      if (index === MSI_ANY_INDEX) {
+        at = this.lowestFree();
+        if (at < 0) throw new ImsimError("ENOSPC", `${this.name} has no free index (hwsize ${this.hwsize})`);
+      } else {
+        at = this.#checkIndex(index, "MSI index");
+        this.#checkFree(at);
+      }
+      const masks = o.managed ? spreadAffinity(1, o.affinity ?? this.#env.allCpus) : [o.affinity];
+      return this.#allocIndices([at], masks, o.managed, o.cookie)[0]!;
+    });
   }
 
-  #allocRange(first: number, last: number, options?: MsiAllocOptions): MsiMap[] {
-    this.#assertLive();
-    const opts = this.#checkOptions(options);
-    this.#checkIndex(first, "first MSI index");
-    this.#checkIndex(last, "last MSI index");
-    if (first > last) throw new ImsimError("EINVAL", `range [${first}, ${last}] of ${this.name} is empty`);
-    for (let i = first; i <= last; i++) this.#checkFree(i);
-    const done: MsiDesc[] = [];
-    try {
-      for (let i = first; i <= last; i++) done.push(this.#allocOne(i, opts.affinity, opts.cookie));
-    } catch (e) {
-      for (let j = done.length - 1; j >= 0; j--) this.#freeOne(done[j]!);
-      throw e;
-    }
-    return done.map((d) => ({ index: d.msiIndex, virq: d.virq }));
+  /** Allocates every index in [first, last] or none (msi_domain_alloc_irqs_range). Managed ones are spread over the mask. */
+  allocRange(first: number, last: number, options?: MsiAllocOptions): MsiMap[] {
+    return this.#env.atomically(() => {
+      this.#assertLive();
+      const o = this.#checkOptions(options);
+      this.#checkIndex(first, "first MSI index");
+      this.#checkIndex(last, "last MSI index");
+      if (first > last) throw new ImsimError("EINVAL", `range [${first}, ${last}] of ${this.name} is empty`);
+      for (let i = first; i <= last; i++) this.#checkFree(i);
+      const indices = Array.from({ length: last - first + 1 }, (_, i) => first + i);
+      return this.#allocIndices(indices, this.#masksFor(indices.length, o), o.managed, o.cookie);
+    });
   }
 
   /** Allocates `count` interrupts at the lowest free indices, all or none. */
   allocAny(count: number, options?: MsiAllocOptions): MsiMap[] {
-    return this.#backend.atomically(() => this.#allocAny(count, options));
-  }
-
-  #allocAny(count: number, options?: MsiAllocOptions): MsiMap[] {
-    this.#assertLive();
-    checkInt(count, 1, this.hwsize, `interrupt count for ${this.name}`);
-    const opts = this.#checkOptions(options);
-    const done: MsiDesc[] = [];
-    try {
-      for (let n = 0; n < count; n++) {
-        const at = this.lowestFree();
-        if (at < 0) throw new ImsimError("ENOSPC", `${this.name} has ${n} free indices, ${count} requested (hwsize ${this.hwsize})`);
-        done.push(this.#allocOne(at, opts.affinity, opts.cookie));
+    return this.#env.atomically(() => {
+      this.#assertLive();
+      checkInt(count, 1, this.hwsize, `interrupt count for ${this.name}`);
+      const o = this.#checkOptions(options);
+      const indices: number[] = [];
+      for (let from = 0; indices.length < count; ) {
+        const at = from >= this.hwsize ? -1 : this.lowestFreeIn(from, this.hwsize - 1);
+        if (at < 0) throw new ImsimError("ENOSPC", `${this.name} has ${indices.length} free indices, ${count} requested (hwsize ${this.hwsize})`);
+        indices.push(at);
+        from = at + 1;
       }
-    } catch (e) {
-      for (let j = done.length - 1; j >= 0; j--) this.#freeOne(done[j]!);
-      throw e;
-    }
-    return done.map((d) => ({ index: d.msiIndex, virq: d.virq }));
+      return this.#allocIndices(indices, this.#masksFor(count, o), o.managed, o.cookie);
+    });
   }
 
-  #allocOne(at: number, affinity: number, cookie: number): MsiDesc {
-    this.ownership.claim(this.storeBase + at, this.#ownerTag);
-    let desc: MsiDesc;
+  #masksFor(n: number, o: { affinity: Cpumask | undefined; managed: boolean }): (Cpumask | undefined)[] {
+    return o.managed ? spreadAffinity(n, o.affinity ?? this.#env.allCpus) : new Array<Cpumask | undefined>(n).fill(o.affinity);
+  }
+
+  #allocIndices(indices: number[], masks: (Cpumask | undefined)[], managed: boolean, cookie: number): MsiMap[] {
+    const done: number[] = [];
     try {
-      desc = this.#backend.allocInterrupt(this, at, affinity, cookie);
+      indices.forEach((at, i) => {
+        this.ownership.claim(this.storeBase + at, this.#ownerTag);
+        const desc = new MsiDesc(this.device, this.domainId, at, this.storeBase + at, 0, cookie);
+        this.#descs[at] = desc;
+        try {
+          this.#irqs[at] = this.#env.allocIrq(this, desc, masks[i], managed);
+        } catch (e) {
+          this.#descs[at] = undefined;
+          this.ownership.release(this.storeBase + at);
+          throw e;
+        }
+        this.#count++;
+        done.push(at);
+      });
     } catch (e) {
-      this.ownership.release(this.storeBase + at);
+      for (const at of done.reverse()) this.#freeOne(at);
       throw e;
     }
-    this.#descs[at] = desc;
-    this.#count++;
-    return desc;
+    return indices.map((at) => ({ index: at, virq: this.#descs[at]!.virq }));
   }
 
-  #freeOne(desc: MsiDesc): void {
-    this.#backend.freeInterrupt(this, desc);
-    this.#descs[desc.msiIndex] = undefined;
+  #freeOne(at: number): void {
+    const irq = this.#irqs[at]!;
+    this.#env.freeIrq(this, irq);
+    this.#descs[at] = undefined;
+    this.#irqs[at] = undefined;
     this.#count--;
-    this.ownership.release(this.storeBase + desc.msiIndex);
+    this.ownership.release(this.storeBase + at);
   }
 
-  /** Throws what `free(index)` would for a state reason (EBUSY from its own handler), changing nothing. */
+  /** Throws what `free(index)` would for a state reason (EBUSY: actions requested, or its own handler running), changing nothing. */
   assertFreeable(index: number): void {
-    const desc = this.#descs[index];
-    if (desc) this.#backend.checkFreeable(desc);
+    const irq = this.#irqs[index];
+    if (irq) this.#env.checkFreeable(irq);
   }
 
-  /** Frees the interrupt at `index` (msi_domain_free_irqs_range for [index, index]). ENOENT if none. */
+  /** Frees the interrupt at `index` (msi_domain_free_irqs_range for [index, index]). ENOENT if none; EBUSY while it has actions. */
   free(index: number): void {
     this.#assertLive();
     const at = this.#checkIndex(index, "MSI index");
-    const desc = this.#descs[at];
-    if (!desc) throw new ImsimError("ENOENT", `MSI index ${at} of ${this.name} is not allocated`);
-    this.#backend.checkFreeable(desc);
-    this.#freeOne(desc);
+    if (!this.#descs[at]) throw new ImsimError("ENOENT", `MSI index ${at} of ${this.name} is not allocated`);
+    this.assertFreeable(at);
+    this.#freeOne(at);
   }
 
-  /** Frees every allocated index in [first, last]; ENOENT (and nothing freed) when none is allocated. */
+  /** Frees every allocated index in [first, last]; ENOENT (and nothing freed) when none is allocated, EBUSY when one has actions. */
   freeRange(first: number, last: number): number {
     this.#assertLive();
     this.#checkIndex(first, "first MSI index");
     this.#checkIndex(last, "last MSI index");
     if (first > last) throw new ImsimError("EINVAL", `range [${first}, ${last}] of ${this.name} is empty`);
-    let any = false;
-    for (let i = first; i <= last && !any; i++) any = this.#descs[i] !== undefined;
-    if (!any) throw new ImsimError("ENOENT", `${this.name} has no interrupt in [${first}, ${last}]`);
-    for (let i = first; i <= last; i++) {
-      const d = this.#descs[i];
-      if (d) this.#backend.checkFreeable(d);
-    }
-    let n = 0;
-    for (let i = first; i <= last; i++) {
-      const d = this.#descs[i];
-      if (d) {
-        this.#freeOne(d);
-        n++;
-      }
-    }
-    return n;
+    const targets: number[] = [];
+    for (let i = first; i <= last; i++) if (this.#descs[i]) targets.push(i);
+    if (targets.length === 0) throw new ImsimError("ENOENT", `${this.name} has no interrupt in [${first}, ${last}]`);
+    for (const i of targets) this.assertFreeable(i);
+    for (const i of targets) this.#freeOne(i);
+    return targets.length;
   }
 
-  /** Frees every interrupt of the domain; returns how many. */
-  freeAll(): number {
-    let n = 0;
-    for (let i = 0; i < this.#descs.length; i++) {
-      const d = this.#descs[i];
-      if (d) {
-        this.#freeOne(d);
-        n++;
-      }
-    }
-    return n;
+  /**
+   * Frees every interrupt of the domain; returns how many. With `force` (device removal, devres
+   * order) actions still requested are freed first; without it, EBUSY as for free().
+   */
+  freeAll(force = false): number {
+    const targets: number[] = [];
+    for (let i = 0; i < this.hwsize; i++) if (this.#descs[i]) targets.push(i);
+    if (force) for (const i of targets) this.#env.dropActions(this.#irqs[i]!);
+    else for (const i of targets) this.assertFreeable(i);
+    for (const i of targets) this.#freeOne(i);
+    return targets.length;
   }
 
-  /** Re-composes and rewrites the message (and PASID) of `index`: after a PASID change, for one. */
+  /** Rewrites the message (and PASID) of `index` if it is written: after a PASID change, for one. */
   rewrite(index: number): void {
-    this.#backend.atomically(() => this.#rewrite(index));
-  }
-
-  #rewrite(index: number): void {
-    this.#assertLive();
-    const desc = this.#descs[this.#checkIndex(index, "MSI index")];
-    if (!desc) throw new ImsimError("ENOENT", `MSI index ${index} of ${this.name} is not allocated`);
-    this.#backend.rewrite(desc);
+    this.#env.atomically(() => {
+      this.#assertLive();
+      const at = this.#checkIndex(index, "MSI index");
+      const irq = this.#irqs[at];
+      if (!irq) throw new ImsimError("ENOENT", `MSI index ${index} of ${this.name} is not allocated`);
+      this.#env.rewrite(this, irq);
+    });
   }
 
   /** @internal */
   markRemoved(): void {
     this.#removed = true;
+    this.irqDomain.markRemoved();
   }
 }

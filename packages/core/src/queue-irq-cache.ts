@@ -1,4 +1,4 @@
-import type { IrqDesc } from "./irq-desc.js";
+import type { IrqDesc } from "./irqdesc.js";
 import type { ImsStrategy, Queue } from "./strategy.js";
 
 /**
@@ -27,7 +27,7 @@ export function createQueueIrqCache(strategy: ImsStrategy): QueueIrqCache {
       if (typeof index === "number") {
         const slots = typeof queue === "object" && queue !== null ? byQueue.get(queue) : undefined;
         const desc = slots?.[index];
-        if (desc !== undefined && system.irqDesc(desc.virq) === desc) return desc.msiDesc.storeIndex;
+        if (desc !== undefined && system.irqDesc(desc.virq) === desc) return desc.msiDesc!.storeIndex;
       }
       const irqs = strategy.irqs(queue);
       const slots: (IrqDesc | undefined)[] = [];

@@ -3,6 +3,7 @@ import type { Device } from "./device.js";
 import type { IrqSystem, SysfsProvider } from "./irq-system.js";
 import type { MessageStore } from "./message-store.js";
 import { PASID_MAX, checkMessageStore } from "./message-store.js";
+import { toCpumask, type Cpumask, type CpumaskLike } from "./cpumask.js";
 import type { MsiDomain, MsiAllocOptions } from "./msi-domain.js";
 import type { MsiMsg } from "./msi-message.js";
 import { summarizeFootprint, type Footprint, type FootprintItem } from "./footprint.js";
@@ -21,8 +22,8 @@ export interface QueueOptions {
   nvec?: number;
   /** Entries [base, base+count) of the host store; the whole store when omitted. */
   slice?: { base: number; count: number };
-  /** CPU mask for the queue's interrupts; all CPUs when omitted. */
-  affinity?: number;
+  /** CPUs for the queue's interrupts (a mask, "0-3", [0, 1], …); the default affinity when omitted. */
+  affinity?: CpumaskLike;
 }
 
 /** A queue as users hold it: an opaque, branded handle. */
@@ -104,7 +105,7 @@ export function checkInterfaceVersion(strategy: Pick<ImsStrategy, "name" | "inte
 
 export interface StrategyOptions {
   /** Affinity default for queues created without one. */
-  affinity?: number;
+  affinity?: CpumaskLike;
 }
 
 /** The signature both strategy packages export as `createStrategy`. */
@@ -119,7 +120,7 @@ export interface QueueState {
   readonly base: number;
   readonly count: number;
   pasid: number | undefined;
-  readonly affinity: number | undefined;
+  readonly affinity: Cpumask | undefined;
 }
 
 /**
@@ -181,7 +182,7 @@ export function checkStrategyArgs(system: unknown, host: unknown, store: unknown
   checkMessageStore(store, `the IMS store of ${name}`);
   if (options !== undefined && (typeof options !== "object" || options === null)) throw new ImsimError("EINVAL", `strategy options must be an object, got ${describe(options)}`);
   const affinity = (options as StrategyOptions | undefined)?.affinity;
-  if (affinity !== undefined) checkInt(affinity, 1, 0xffffffff, `default affinity of the strategy on ${name}`);
+  if (affinity !== undefined) toCpumask(affinity, sys.cpus, `default affinity of the strategy on ${name}`);
 }
 
 /**
@@ -308,8 +309,8 @@ export function createQueueStrategy(system: IrqSystem, host: Device, store: Mess
           count = checkInt(opts.slice.count, 1, store.size - base, `slice size of queue ${name} at base ${base} (store of ${store.size})`);
         }
         const nvec = checkInt(opts.nvec ?? 0, 0, count, `initial interrupts of queue ${name}`);
-        const affinity = opts.affinity ?? options.affinity;
-        if (affinity !== undefined) checkInt(affinity, 1, 0xffffffff, `affinity of queue ${name}`);
+        const given = opts.affinity ?? options.affinity;
+        const affinity = given === undefined ? undefined : toCpumask(given, system.cpus, `affinity of queue ${name}`);
         const id = nextId++;
         const handle: Queue = Object.freeze({ id, name, strategy: design.name, [QUEUE_BRAND]: true });
         const q: QueueState = { handle, id, name, base, count, pasid, affinity };
@@ -446,7 +447,11 @@ export function createQueueStrategy(system: IrqSystem, host: Device, store: Mess
     dispose() {
       if (disposed) return;
       if (!host.removed) {
-        for (const q of [...queues.values()]) strategy.destroyQueue(q.handle);
+        // Unbinding: like devres, the handlers still requested on the queues' interrupts go first.
+        for (const q of [...queues.values()]) {
+          for (const irq of strategy.irqs(q.handle)) system.freeAllActions(irq.virq);
+          strategy.destroyQueue(q.handle);
+        }
         design.dispose?.();
       }
       queues.clear();
@@ -457,8 +462,9 @@ export function createQueueStrategy(system: IrqSystem, host: Device, store: Mess
     },
   };
   const unregisterRemoval = system.onRemove(host, () => {
-    // devres order: queues go with their host; their interrupts are freed with the host's domains.
+    // devres order: queues go with their host; their handlers, then their interrupts, are freed.
     for (const q of [...queues.values()]) {
+      for (const irq of strategy.irqs(q.handle)) system.freeAllActions(irq.virq);
       strategy.destroyQueue(q.handle);
     }
     unregisterSysfs();

@@ -1,8 +1,17 @@
 import { ImsimError, describe } from "./errors.js";
 import type { IrqSystem } from "./irq-system.js";
 import type { Device } from "./device.js";
-import { formatCpuList, formatRangeList, isSystemVector, NR_VECTORS, VECTORS_PER_CPU } from "./vector-matrix.js";
-import { DOMAIN_BUS_DMAR, type MsiDomain } from "./msi-domain.js";
+import { Cpumask, formatRangeList } from "./cpumask.js";
+import { MsiDomain } from "./msi-domain.js";
+import {
+  IRQ_DOMAIN_FLAG_HIERARCHY,
+  IRQ_DOMAIN_FLAG_ISOLATED_MSI,
+  IRQ_DOMAIN_FLAG_MSI,
+  IRQ_DOMAIN_FLAG_MSI_DEVICE,
+  IRQ_DOMAIN_FLAG_MSI_PARENT,
+  IRQ_DOMAIN_NAME_ALLOCATED,
+  type IrqDomain,
+} from "./irqdomain.js";
 
 // Line formats of kernel/irq/proc.c (show_interrupts) and kernel/irq/irqdesc.c (sysfs), Linux 6.x;
 // see ../shared/research/kernel-formats.md for what a real kernel printed.
@@ -18,9 +27,9 @@ export function procInterrupts(system: IrqSystem): string {
   for (const irq of irqs) {
     if (irq.actions.length === 0 && irq.total === 0) continue;
     let line = `${String(irq.virq).padStart(prec)}:`;
-    for (let c = 0; c < system.cpus; c++) if (system.isCpuOnline(c)) line += ` ${String(irq.counts[c]).padStart(10)}`;
+    for (let c = 0; c < system.cpus; c++) if (system.isCpuOnline(c)) line += ` ${String(irq.counts[c] ?? 0).padStart(10)}`;
     line += `  ${irq.chipName.padStart(8)}`;
-    line += ` ${String(irq.hwirq).padStart(prec)}-${"edge".padEnd(8)}`;
+    line += ` ${String(irq.hwirq).padStart(prec)}-${(irq.flow === "handle_fasteoi_irq" ? "fasteoi" : "edge").padEnd(8)}`;
     line += irq.actions.length ? `  ${irq.actions.map((a) => a.name).join(", ")}` : "";
     out += `${line.trimEnd()}\n`;
   }
@@ -67,12 +76,14 @@ export class SysfsView {
       emit(`${k}/type`, "edge\n");
       emit(`${k}/wakeup`, "disabled\n");
       emit(`${k}/actions`, `${irq.actions.map((a) => a.name).join(",")}\n`);
-      emit(`${k}/per_cpu_count`, `${Array.from(irq.counts).join(",")}\n`);
+      emit(`${k}/per_cpu_count`, `${Array.from({ length: sys.cpus }, (_, c) => irq.counts[c] ?? 0).join(",")}\n`);
       const p = `/proc/irq/${irq.virq}`;
-      emit(`${p}/smp_affinity`, `${irq.affinity.toString(16)}\n`);
-      emit(`${p}/smp_affinity_list`, `${formatCpuList(irq.affinity, sys.cpus)}\n`);
-      emit(`${p}/effective_affinity`, `${(1 << irq.effectiveCpu).toString(16)}\n`);
-      emit(`${p}/effective_affinity_list`, `${irq.effectiveCpu}\n`);
+      const requested = irq.moveP && irq.pendingMask ? irq.pendingMask : irq.affinity;
+      const effective = irq.effectiveMask ?? (irq.effectiveCpu >= 0 ? Cpumask.single(sys.cpus, irq.effectiveCpu) : Cpumask.empty(sys.cpus));
+      emit(`${p}/smp_affinity`, `${requested.toHex()}\n`);
+      emit(`${p}/smp_affinity_list`, `${requested.toList()}\n`);
+      emit(`${p}/effective_affinity`, `${effective.toHex()}\n`);
+      emit(`${p}/effective_affinity_list`, `${effective.toList()}\n`);
     }
     for (const provider of sys.sysfsProviders()) provider(emit);
     return files;
@@ -111,68 +122,49 @@ export class SysfsView {
   }
 }
 
-// Domain flags (include/linux/irqdomain.h) as the debugfs dump names them.
-const FLAG_HIERARCHY = 0x1;
-const FLAG_NAME_ALLOCATED = 0x2;
-const FLAG_MSI_PARENT = 0x100;
-const FLAG_MSI = 0x10;
-const FLAG_MSI_DEVICE = 0x200;
-const FLAG_ISOLATED_MSI = 0x20;
 const FLAG_NAMES: [number, string][] = [
-  [FLAG_HIERARCHY, "IRQ_DOMAIN_FLAG_HIERARCHY"],
-  [FLAG_NAME_ALLOCATED, "IRQ_DOMAIN_NAME_ALLOCATED"],
-  [FLAG_MSI, "IRQ_DOMAIN_FLAG_MSI"],
-  [FLAG_ISOLATED_MSI, "IRQ_DOMAIN_FLAG_ISOLATED_MSI"],
-  [FLAG_MSI_PARENT, "IRQ_DOMAIN_FLAG_MSI_PARENT"],
-  [FLAG_MSI_DEVICE, "IRQ_DOMAIN_FLAG_MSI_DEVICE"],
+  [IRQ_DOMAIN_FLAG_HIERARCHY, "IRQ_DOMAIN_FLAG_HIERARCHY"],
+  [IRQ_DOMAIN_NAME_ALLOCATED, "IRQ_DOMAIN_NAME_ALLOCATED"],
+  [IRQ_DOMAIN_FLAG_MSI, "IRQ_DOMAIN_FLAG_MSI"],
+  [IRQ_DOMAIN_FLAG_ISOLATED_MSI, "IRQ_DOMAIN_FLAG_ISOLATED_MSI"],
+  [IRQ_DOMAIN_FLAG_MSI_PARENT, "IRQ_DOMAIN_FLAG_MSI_PARENT"],
+  [IRQ_DOMAIN_FLAG_MSI_DEVICE, "IRQ_DOMAIN_FLAG_MSI_DEVICE"],
 ];
 
-function domainBlock(indent: number, name: string, size: number, mapped: number, flags: number): string {
-  const pad = " ".repeat(indent);
-  let s = `${pad}name:   ${name}\n${pad} size:   ${size}\n${pad} mapped: ${mapped}\n${pad} flags:  0x${flags.toString(16).padStart(8, "0")}\n`;
-  for (const [bit, label] of FLAG_NAMES) if (flags & bit) s += `${pad}            ${label}\n`;
-  return s;
-}
-
-function vectorLevel(system: IrqSystem, indent: number): string {
-  const pad = " ".repeat(indent);
-  let s = domainBlock(indent, "VECTOR", 0, system.irqs.inUse, FLAG_HIERARCHY | FLAG_NAME_ALLOCATED | (system.interruptRemapping ? 0 : FLAG_MSI_PARENT));
-  const system_ = [];
-  for (let v = 0; v < NR_VECTORS; v++) if (isSystemVector(v)) system_.push(v);
-  const online = [];
-  for (let c = 0; c < system.cpus; c++) if (system.isCpuOnline(c)) online.push(c);
-  const usage = system.matrix.usage();
-  const allocated = usage.reduce((a, b) => a + b, 0);
-  s += `${pad} Online bitmaps: ${String(online.length).padStart(7)}\n`;
-  s += `${pad} Global available: ${String(online.length * VECTORS_PER_CPU - allocated).padStart(6)}\n`;
-  s += `${pad} Global reserved: ${String(0).padStart(6)}\n`;
-  s += `${pad} Total allocated: ${String(allocated).padStart(6)}\n`;
-  s += `${pad} System: ${system_.length}: ${formatRangeList(system_)}\n`;
-  s += `${pad} | CPU | avl | man | mac | act | vectors\n`;
-  for (const c of online) {
-    s += `${pad}   ${String(c).padStart(3)}  ${String(VECTORS_PER_CPU - usage[c]!).padStart(3)}     0     0  ${String(usage[c]!).padStart(3)}  ${formatRangeList(system.matrix.vectorsOf(c))}\n`;
+/** irq_matrix_debug_show: the summary at column 0, the per-CPU table indented by `ind`. */
+function matrixBlock(system: IrqSystem, ind: number): string {
+  const m = system.matrix;
+  const sys = m.systemVectors();
+  let s = `Online bitmaps:   ${String(m.onlineMaps).padStart(6)}\n`;
+  s += `Global available: ${String(m.globalAvailable).padStart(6)}\n`;
+  s += `Global reserved:  ${String(m.globalReserved).padStart(6)}\n`;
+  s += `Total allocated:  ${String(m.totalAllocated).padStart(6)}\n`;
+  s += `System: ${sys.length}: ${formatRangeList(sys)}\n`;
+  s += `${" ".repeat(ind)}| CPU | avl | man | mac | act | vectors\n`;
+  for (let c = 0; c < system.cpus; c++) {
+    const k = m.counts(c);
+    if (!k.online) continue;
+    s += `${" ".repeat(ind)} ${String(c).padStart(4)}  ${String(k.available).padStart(4)}  ${String(k.managed).padStart(4)}  ${String(k.managedAllocated).padStart(4)} ${String(k.allocated).padStart(4)}  ${formatRangeList(m.allocatedVectors(c))}\n`;
   }
   return s;
 }
 
-/** The debugfs view of one per-device domain with its parent chain (/sys/kernel/debug/irq/domains/<name>). */
-export function domainHierarchy(system: IrqSystem, domain: MsiDomain): string {
-  let s = domainBlock(0, domain.name, 0, domain.allocated, FLAG_HIERARCHY | FLAG_NAME_ALLOCATED | FLAG_MSI | FLAG_MSI_DEVICE);
-  let indent = 4;
-  if (system.irtes) {
-    s += ` parent: INTEL-IR-0-${DOMAIN_BUS_DMAR}\n`;
-    s += domainBlock(indent, `INTEL-IR-0-${DOMAIN_BUS_DMAR}`, system.irtes.size, system.irtes.inUse, FLAG_HIERARCHY | FLAG_NAME_ALLOCATED | FLAG_ISOLATED_MSI | FLAG_MSI_PARENT);
-    s += `${" ".repeat(indent)} parent: VECTOR\n`;
-    indent += 4;
-  } else {
-    s += ` parent: VECTOR\n`;
-  }
-  return s + vectorLevel(system, indent);
+/** irq_domain_debug_show_one: a domain, then its parent chain, each level four columns further in. */
+function domainLevel(system: IrqSystem, d: IrqDomain, ind: number): string {
+  const pad = " ".repeat(ind);
+  let s = `${pad}name:   ${d.name}\n${pad} size:   ${d.size}\n${pad} mapped: ${d.mapped}\n${pad} flags:  0x${d.flags.toString(16).padStart(8, "0")}\n`;
+  for (const [bit, label] of FLAG_NAMES) if (d.flags & bit) s += `${" ".repeat(ind + 12)}${label}\n`;
+  if (d === system.vector.domain) s += matrixBlock(system, ind + 1);
+  if (d.parent) s += `${pad} parent: ${d.parent.name}\n${domainLevel(system, d.parent, ind + 4)}`;
+  return s;
 }
 
-/** Every per-device domain's hierarchy dump, one after another. */
+/** The debugfs view of one domain with its parent chain (/sys/kernel/debug/irq/domains/<name>). */
+export function domainHierarchy(system: IrqSystem, domain: MsiDomain | IrqDomain): string {
+  return domainLevel(system, domain instanceof MsiDomain ? domain.irqDomain : domain, 0);
+}
+
+/** Every domain's file, one after another. */
 export function domainsView(system: IrqSystem): string {
-  const domains = system.domains();
-  if (domains.length === 0) return vectorLevel(system, 0);
-  return domains.map((d) => domainHierarchy(system, d)).join("\n");
+  return system.irqDomains().map((d) => domainLevel(system, d, 0)).join("\n");
 }

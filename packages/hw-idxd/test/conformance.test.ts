@@ -15,10 +15,12 @@ runConformance(test, { strategy: subdevice, hardware: withoutIr, operations: 200
 runConformance(test, { strategy: flat, hardware: withoutIr, operations: 2000 });
 
 /** Options without a well-formed affinity (a malformed one is kept, so bad input is still refused). */
-function withoutAffinity<T extends { affinity?: number }>(o: T | undefined): T | undefined {
+function withoutAffinity<T extends { affinity?: unknown }>(o: T | undefined): T | undefined {
   if (typeof o !== "object" || o === null) return o;
   const a = o.affinity;
-  if (!(typeof a === "number" && Number.isInteger(a) && a >= 1 && a <= 0xffffffff)) return o;
+  // Only a well-formed mask is dropped: a number naming CPUs, a CPU list or an array.
+  const wellFormed = (typeof a === "number" && Number.isInteger(a) && a >= 1) || (typeof a === "string" && a !== "") || Array.isArray(a);
+  if (!wellFormed) return o;
   const copy = { ...o };
   delete copy.affinity;
   return copy;

@@ -72,6 +72,8 @@ export class SubdeviceDesign implements StrategyDesign {
         domainId: MSI_DEFAULT_DOMAIN,
         store: slice,
         kind: "ims",
+        // The child's own msi_irqs/ is design A's answer to the sysfs concern.
+        devSysfs: true,
         sourceId: source,
         pasidOf: () => device.properties.get(PASID_PROPERTY) as number,
       });

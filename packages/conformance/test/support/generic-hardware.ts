@@ -1,4 +1,4 @@
-import { Entry16Store, ImsimError, createSystem, type Device, type Queue, type StrategyFactory } from "@imsim/core";
+import { DEVICE_REFUSED, Entry16Store, ImsimError, createSystem, type Device, type Queue, type StrategyFactory } from "@imsim/core";
 import type { Capabilities, HardwareAdapter, HardwareInstance, HardwareOptions } from "../../src/adapter.js";
 
 export interface GenericHardwareOptions {
@@ -6,8 +6,12 @@ export interface GenericHardwareOptions {
   interruptRemapping: boolean;
   /** IMS-like entries with a PASID (IDXD style) or MSI-X-like entries without. */
   pasid: boolean;
-  /** DMA aliases of the PCI function (requester ids); writes then carry the first one. */
+  /** Quirk DMA aliases of the PCI function (requester ids on its bus); writes then carry the first one. */
   dmaAliases?: readonly number[];
+  /** Puts the function behind a conventional PCI bridge on bus 0x5f: its writes carry the bridge's id (a topology alias). */
+  behindPciBridge?: boolean;
+  /** The device checks the submitter's PASID against the entry's, as DSA does (raiseAs). */
+  pasidCheck?: boolean;
   /** Simulated link: raise throws ENOLINK while down. */
   link?: boolean;
   storeSize?: number;
@@ -24,15 +28,23 @@ export function genericHardware(o: GenericHardwareOptions): HardwareAdapter {
     name: o.name,
     create(strategyFactory: StrategyFactory, options: HardwareOptions = {}): HardwareInstance {
       const system = createSystem({ cpus: options.cpus ?? 4, interruptRemapping: o.interruptRemapping });
-      const host: Device = system.addPciDevice(o.dmaAliases ? { bdf: BDF, dmaAliases: o.dmaAliases } : { bdf: BDF });
-      const wire = o.dmaAliases?.[0] ?? host.requesterId;
+      const bridge = o.behindPciBridge ? system.addPciDevice({ bdf: "0000:5f:00.0", bridge: { kind: "pci-to-pci", secondaryBus: 0x6a } }) : undefined;
+      const host: Device = system.addPciDevice({ bdf: BDF, ...(o.dmaAliases ? { dmaAliases: o.dmaAliases } : {}), ...(bridge ? { parent: bridge } : {}) });
+      const wire = bridge?.requesterId ?? o.dmaAliases?.[0] ?? host.requesterId;
       const store = new Entry16Store({ chipName: "GEN-IMS", size: o.storeSize ?? 256, requesterId: wire, pasid: o.pasid });
-      const strategy = strategyFactory(system, host, store);
+      let strategy;
+      try {
+        strategy = strategyFactory(system, host, store);
+      } catch (e) {
+        system.removeDevice(bridge ?? host);
+        throw e;
+      }
       let up = true;
       const supports: Capabilities = {
         pasid: o.pasid,
         interruptRemapping: o.interruptRemapping,
-        dmaAliases: (o.dmaAliases?.length ?? 0) > 0,
+        pasidCheck: o.pasidCheck ?? false,
+        dmaAliases: (o.dmaAliases?.length ?? 0) > 0 || bridge !== undefined,
         peerTrigger: false,
         link: o.link ?? false,
       };
@@ -61,9 +73,19 @@ export function genericHardware(o: GenericHardwareOptions): HardwareAdapter {
         },
         teardown() {
           strategy.dispose();
-          if (!host.removed) system.removeDevice(host);
+          if (bridge && !bridge.removed) system.removeDevice(bridge);
+          else if (!host.removed) system.removeDevice(host);
         },
       };
+      if (o.pasidCheck) {
+        instance.raiseAs = (queue, index, submitter) => {
+          if (!up) throw new ImsimError("ENOLINK", `link of ${host.name} is down`);
+          const i = storeIndexOf(queue, index);
+          // DSA §5.4: an entry without PASID enable serves only work without a PASID, one with it only its PASID.
+          if (store.pasid(i) !== submitter.pasid) return DEVICE_REFUSED;
+          return system.raise(store, i);
+        };
+      }
       if (o.link) {
         instance.linkDown = () => {
           up = false;
@@ -77,9 +99,9 @@ export function genericHardware(o: GenericHardwareOptions): HardwareAdapter {
   };
 }
 
-/** IDXD-like: IMS entries with PASID, interrupt remapping on. */
-export const genericIms = genericHardware({ name: "generic-ims", interruptRemapping: true, pasid: true });
-/** NTB-like: no PASID, no remapping, a DMA alias on another bus, a link. */
-export const genericAliased = genericHardware({ name: "generic-aliased", interruptRemapping: false, pasid: false, dmaAliases: [0x8100], link: true, storeSize: 64 });
-/** IR with two proxy aliases on one bus (verified by bus only), a link, no PASID. */
-export const genericProxy = genericHardware({ name: "generic-proxy", interruptRemapping: true, pasid: false, dmaAliases: [0x8100, 0x8108], link: true, storeSize: 64 });
+/** IDXD-like: IMS entries with PASID, checked by the device; interrupt remapping on. */
+export const genericIms = genericHardware({ name: "generic-ims", interruptRemapping: true, pasid: true, pasidCheck: true });
+/** Behind a conventional PCI bridge (its writes carry the bridge's id), a link, no PASID. */
+export const genericAliased = genericHardware({ name: "generic-aliased", interruptRemapping: true, pasid: false, behindPciBridge: true, link: true, storeSize: 64 });
+/** Two proxy aliases on its own bus (verified by bus only), a link, no PASID. */
+export const genericProxy = genericHardware({ name: "generic-proxy", interruptRemapping: true, pasid: false, dmaAliases: [0x6a10, 0x6a18], link: true, storeSize: 64 });
