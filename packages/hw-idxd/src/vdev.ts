@@ -295,6 +295,7 @@ export class GuestDsa {
    * CMDSTS error 0x41 (invalid interrupt index) for vector 0 or a vector not enabled.
    */
   requestIntHandle(v: number): { err: number; handle: number } {
+    this.#live();
     if (!Number.isInteger(v) || v <= 0 || v >= this.#vdev.vectorCount) return { err: R.CMDSTS_ERR_INVAL_INT_IDX, handle: 0 };
     const s = this.#vdev.state(v);
     if (s.virq === 0) return { err: R.CMDSTS_ERR_INVAL_INT_IDX, handle: 0 };
