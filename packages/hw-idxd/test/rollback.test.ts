@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { isImsimError, type FaultPoint } from "@imsim/core";
+import { isImsimError, type FaultPoint, type ImsimErrorCode } from "@imsim/core";
 import * as R from "../src/registers.js";
 import { IdxdUserQueue, IdxdVdev, Memory } from "../src/index.js";
 import { STRATEGIES, boot, deviceState, registerState, type Booted } from "./support/boot.js";
@@ -62,7 +62,7 @@ describe.each(CASES)("failed operations change nothing (%s)", (_name, strategy, 
     const modeBefore = wqcfgMode(b, 3);
     const before = deviceState(b);
     const memory = new Memory(1 << 16, "g1");
-    const cases: [string, Parameters<typeof IdxdVdev.create>[1]][] = [
+    const cases: [ImsimErrorCode, Parameters<typeof IdxdVdev.create>[1]][] = [
       ["EBUSY", { name: "vdsa1", wq: 3, pasid: 0x42, memory }],
       ["EBUSY", { name: "vdsa1", wq: 3, pasid: 7, memory }],
       ["EEXIST", { name: "vdsa0", wq: 3, pasid: 0x11, memory }],
