@@ -228,13 +228,50 @@ export class IdxdDriver {
   /** Issues a command and returns CMDSTS's error and result fields (idxd_cmd_exec, polled). ENODEV once removed. */
   command(code: number, operand: number): { err: number; result: number } {
     this.#assertLive();
-    return this.#cmd(code, operand);
+    return this.guardCommands(() => this.#cmd(code, operand));
   }
 
   #cmd(code: number, operand: number): { err: number; result: number } {
-    this.device.write(R.IDXD_CMD, 4, ((code << R.CMD_CODE_SHIFT) | (operand & R.CMD_OPERAND_MASK)) >>> 0);
+    try {
+      this.device.write(R.IDXD_CMD, 4, ((code << R.CMD_CODE_SHIFT) | (operand & R.CMD_OPERAND_MASK)) >>> 0);
+    } catch (e) {
+      // The command ran to the end; what threw was an interrupt write of the descriptors it drained
+      // (see IdxdDevice). Kept so that the driver finishes its bookkeeping first (guardCommands).
+      if (!this.#cmdFailed) this.#cmdError = e;
+      this.#cmdFailed = true;
+    }
     const sts = this.device.read(R.IDXD_CMDSTS, 4);
     return { err: sts & R.CMDSTS_ERR_MASK, result: (sts >>> R.CMDSTS_RES_SHIFT) & 0xffff };
+  }
+
+  #cmdFailed = false;
+  #cmdError: unknown = undefined;
+
+  /**
+   * Runs a driver operation that issues commands; an error an interrupt write threw during one of
+   * them (only possible with an `onHandlerError` hook that throws) is rethrown once the operation
+   * has finished, so the driver's state never stops halfway. Nests (handlers may call back in).
+   * @internal Also used by the clients' close().
+   */
+  guardCommands<T>(op: () => T): T {
+    const outerFailed = this.#cmdFailed;
+    const outerError = this.#cmdError;
+    this.#cmdFailed = false;
+    this.#cmdError = undefined;
+    let result: T;
+    try {
+      result = op();
+    } catch (e) {
+      this.#cmdFailed = outerFailed;
+      this.#cmdError = outerError;
+      throw e;
+    }
+    const failed = this.#cmdFailed;
+    const error = this.#cmdError;
+    this.#cmdFailed = outerFailed;
+    this.#cmdError = outerError;
+    if (failed) throw error;
+    return result;
   }
 
   /** The capability registers decoded as the driver sees them (idxd_read_caps). */
@@ -389,6 +426,10 @@ export class IdxdDriver {
 
   /** Disables WQ `id` with everything using it: its clients (user queues, guest) are released. */
   disableWq(id: number): void {
+    this.guardCommands(() => this.#disableWqWithClients(id));
+  }
+
+  #disableWqWithClients(id: number): void {
     this.#assertLive();
     const wq = this.wqSetup(id);
     if (wq.type === "kernel") {
@@ -503,7 +544,7 @@ export class IdxdDriver {
     this.#assertLive();
     const child = this.#imsQueues.get(queue);
     if (!child) throw new ImsimError("ENOENT", `${describe(queue)} is not an IMS queue of ${this.name}`);
-    child.release(false);
+    this.guardCommands(() => child.release(false));
   }
 
   // ------------------------------------------------------------------ kernel WQs (MSI-X)
@@ -662,6 +703,10 @@ export class IdxdDriver {
    * after a hot-unplug it only drops references.
    */
   remove(): void {
+    this.guardCommands(() => this.#remove());
+  }
+
+  #remove(): void {
     if (this.#removed) return;
     if (!this.#deviceGone) this.#checkNotInHandler();
     this.#removed = true;

@@ -148,7 +148,7 @@ export class IdxdUserQueue implements DriverChild {
    * WQ. Idempotent. EBUSY, changing nothing, from the handler of one of its own interrupts.
    */
   close(): void {
-    this.release(this.driver.deviceGone);
+    this.driver.guardCommands(() => this.release(this.driver.deviceGone));
   }
 
   /** @internal Whether the handler of one of its interrupts is running now. */

@@ -229,7 +229,7 @@ export class IdxdVdev implements DriverChild {
 
   /** The guest goes away (VM shutdown / vfio release): everything it held is released. */
   close(): void {
-    this.release(this.driver.deviceGone);
+    this.driver.guardCommands(() => this.release(this.driver.deviceGone));
   }
 
   /** @internal */

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "vitest";
 import { isImsimError, type FaultPoint, type ImsimErrorCode } from "@imsim/core";
 import * as R from "../src/registers.js";
-import { IdxdUserQueue, IdxdVdev, Memory } from "../src/index.js";
-import { STRATEGIES, boot, deviceState, registerState, type Booted } from "./support/boot.js";
+import { IdxdDriver, IdxdUserQueue, IdxdVdev, Memory } from "../src/index.js";
+import { STRATEGIES, boot, deviceState, registerState, workCounters, type Booted } from "./support/boot.js";
 
 // A failed driver operation leaves every register (WQCFG, CMD, CMDSTS, MSIXPERM, the IMS and MSI-X
 // tables), every driver and strategy structure and the system's resources and work counters
@@ -104,6 +104,19 @@ describe.each(CASES)("failed operations change nothing (%s)", (_name, strategy, 
     const strip = (s: { bar0: number[] }) => ({ ...s, bar0: s.bar0.map((v, i) => (commandRegs.has(i) ? 0 : v)) });
     expect(strip(after)).toEqual(strip(before));
     b.driver.remove();
+  });
+
+  test("a failed probe releases everything it took, work counters included", () => {
+    const b = boot(strategy, { ir });
+    b.driver.remove();
+    const before = { snapshot: b.system.snapshot(), work: workCounters(b.system) };
+    const e = refused(() => IdxdDriver.probe(b.device, { strategy, wqs: [{ id: 0, type: "kernel", mode: "dedicated", size: 32, group: 7 }] }));
+    expect(isImsimError(e, "EINVAL")).toBe(true);
+    expect({ snapshot: b.system.snapshot(), work: workCounters(b.system) }).toEqual(before);
+    expect(b.device.enabled).toBe(false);
+    const again = IdxdDriver.probe(b.device, { strategy });
+    expect(again.kernelWq(0).virq).toBeGreaterThan(0);
+    again.remove();
   });
 
   test("closing a guest puts its dedicated WQ's configuration back: no PASID is left in WQCFG", () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { isImsimError, type HandlerErrorRecord } from "@imsim/core";
+import { createSystem, isImsimError, type HandlerErrorRecord } from "@imsim/core";
 import * as R from "../src/registers.js";
-import { IdxdUserQueue, IdxdVdev, Memory, type IdxdDevice } from "../src/index.js";
+import { IdxdDevice, IdxdDriver, IdxdUserQueue, IdxdVdev, Memory } from "../src/index.js";
 import { STRATEGIES, boot, type Booted } from "./support/boot.js";
 
 // A handler that throws, or one that calls back into the device, breaks nothing else: every queued
@@ -23,6 +23,15 @@ function guest(b: Booted, name: string, wq: number, pasid: number, handler: (v: 
   vdev.guest.enableVector(1, handler);
   const handle = vdev.guest.requestIntHandle(1).handle;
   return { vdev, submit: () => vdev.guest.submit({ opcode: R.OPCODE_NOOP, flags: R.OP_FLAG_RCI, intHandle: handle }) };
+}
+
+function captured(call: () => unknown): unknown {
+  try {
+    call();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
 }
 
 function counts(device: IdxdDevice) {
@@ -264,5 +273,64 @@ describe.each(CASES)("throwing and re-entrant handlers (%s)", (_name, strategy, 
     a.vdev.close();
     b.driver.remove();
     expect(b.system.snapshot().virqs).toBe(0);
+  });
+});
+
+/** A process address space whose DMA writes fail while `failing` is set (a Memory of the caller's that throws). */
+class FailingMemory extends Memory {
+  failing = false;
+  override writeFrom(address: number, data: Uint8Array, dataOffset: number, length: number): void {
+    if (this.failing) throw new Error(`DMA write to 0x${address.toString(16)} failed`);
+    super.writeFrom(address, data, dataOffset, length);
+  }
+}
+
+describe("something the device calls throws: the device's work is never half done", () => {
+  test("run(): the descriptor whose DMA threw counts as completed, the others still run, and run() rethrows the error at the end", () => {
+    const b = boot();
+    const memory = new FailingMemory(1 << 16, "process");
+    const user = IdxdUserQueue.open(b.driver, { wq: 1, pasid: 7, memory });
+    const dst = memory.alloc(64);
+    const before = counts(b.device);
+    user.submit({ opcode: R.OPCODE_MEMFILL, pattern: 0x55n, dst, xferSize: 64 });
+    user.submit({ opcode: R.OPCODE_NOOP });
+    user.submit({ opcode: R.OPCODE_NOOP });
+    memory.failing = true;
+    expect(() => b.device.run()).toThrow("DMA write to");
+    memory.failing = false;
+    expect(occupancies(b.device)).toEqual(new Array(b.device.caps.numWqs).fill(0));
+    expect(b.device.stats.completed - before.completed).toBe(3);
+    // The failed descriptor raised no interrupt; the two after it did.
+    expect(b.device.stats.interrupts - before.interrupts).toBe(2);
+    expect(user.interrupts()).toBe(2);
+    expect(b.device.run()).toBe(0);
+    b.driver.remove();
+  });
+
+  test("a kernel WQ drained by disableWq() whose DMA throws: disableWq() finishes (WQ disabled, vector freed), then rethrows", () => {
+    const system = createSystem({ cpus: 4, interruptRemapping: true });
+    const memory = new FailingMemory(1 << 24, "host memory");
+    const device = new IdxdDevice(system, { memory });
+    const driver = IdxdDriver.probe(device, { strategy: STRATEGIES[0]![1] });
+    const virq = driver.kernelWq(0).virq;
+    const src = memory.alloc(64);
+    const dst = memory.alloc(64);
+    const sub = driver.submit(0, { opcode: R.OPCODE_MEMMOVE, src, dst, xferSize: 64 });
+    memory.failing = true;
+    expect(() => driver.disableWq(0)).toThrow("DMA write to");
+    memory.failing = false;
+    expect(device.wqEnabled(0)).toBe(false);
+    expect(device.occupancy(0)).toBe(0);
+    expect(device.stats.completed).toBe(1);
+    expect(sub.done).toBe(false);
+    expect(isImsimError(captured(() => driver.kernelWq(0)), "ENOENT")).toBe(true);
+    expect(system.irqDesc(virq)).toBeUndefined();
+    // The driver goes on: a user queue works, and the driver unbinds cleanly.
+    const user = IdxdUserQueue.open(driver, { wq: 1, pasid: 7, memory: new Memory(1 << 16, "process") });
+    user.submit({ opcode: R.OPCODE_NOOP });
+    expect(device.run()).toBe(1);
+    expect(user.interrupts()).toBe(1);
+    driver.remove();
+    expect(system.snapshot().virqs).toBe(0);
   });
 });
