@@ -770,6 +770,7 @@ export class IrqSystem implements DomainBackend {
   #runEdge(irq: IrqDesc, cpu: number): DeliveryResult {
     irq.counts[cpu]!++;
     this.stats.delivered++;
+    let hookError: unknown = undefined;
     do {
       if (irq.pending) {
         irq.pending = false;
@@ -782,11 +783,17 @@ export class IrqSystem implements DomainBackend {
         try {
           a.handler(irq.virq, a.devId);
         } catch (e) {
-          this.#handlerFailed(irq, a, e);
+          try {
+            this.#handlerFailed(irq, a, e);
+          } catch (h) {
+            hookError ??= h;
+          }
         }
       }
       irq.inProgress = false;
     } while (irq.pending && irq.depth === 0 && irq.started && this.#descs[irq.virq] === irq);
+    // An onHandlerError hook that throws reaches the caller, but only once the flow is complete.
+    if (hookError !== undefined) throw hookError;
     return DELIVERED;
   }
 
