@@ -5,7 +5,22 @@ import { deepEqual, equal, fail, show } from "./assert.js";
 import { isImsimError } from "@imsim/core";
 import { checkQueuePasid } from "./pasid.js";
 
-/** Everything a rollback must restore: resource counts, the queues' interrupts, the store entries of the slices. */
+/**
+ * The system's work counters (`system.stats` without the delivery outcomes delivered, held, faulted
+ * and spurious, which count raises, not the work of operations): requester-id resolutions and
+ * message writes today, and any counter core adds later. Core's README: they count the work of
+ * operations that succeeded, so a failed operation leaves them as they were.
+ */
+function workCounters(stats: object): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(stats)) {
+    if (k === "delivered" || k === "held" || k === "faulted" || k === "spurious") continue;
+    if (typeof v === "number") out[k] = v;
+  }
+  return out;
+}
+
+/** Everything a rollback must restore: resource counts, work counters, the queues' interrupts, the store entries of the slices. */
 function fullState(h: Harness, queues: readonly Queue[]): unknown {
   const store = h.strategy.store;
   const entries: number[][] = [];
@@ -15,6 +30,7 @@ function fullState(h: Harness, queues: readonly Queue[]): unknown {
   }
   return {
     resources: h.snapshot(),
+    stats: workCounters(h.system.stats),
     queues: h.strategy.queues().map((q) => q.name),
     irqs: queues.map((q) => h.strategy.irqs(q)),
     entries,

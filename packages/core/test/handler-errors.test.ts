@@ -94,3 +94,22 @@ describe("a throwing interrupt handler", () => {
     expect((kept[63]!.error as Error).message).toBe("99");
   });
 });
+
+describe("an onHandlerError hook that throws", () => {
+  it("gets its error to the caller only after the flow completed: the other actions ran, the interrupt can run again", () => {
+    const { system, store, maps } = setup(() => {
+      throw new Error("hook");
+    });
+    const ran: string[] = [];
+    system.requestIrq(maps[0]!.virq, "a", () => {
+      ran.push("a");
+      throw new Error("handler");
+    });
+    system.requestIrq(maps[0]!.virq, "b", () => ran.push("b"));
+    expect(() => system.raise(store, 0)).toThrow("hook");
+    expect(ran).toEqual(["a", "b"]);
+    expect(system.irqDesc(maps[0]!.virq)!.inProgress).toBe(false);
+    expect(() => system.raise(store, 0)).toThrow("hook");
+    expect(ran).toEqual(["a", "b", "a", "b"]);
+  });
+});

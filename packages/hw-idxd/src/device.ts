@@ -110,6 +110,8 @@ class WqRuntime {
 }
 
 const CHUNK = 1 << 16;
+/** #execute's return value for an IMS completion interrupt: IRQ_IMS + entry (MSI-X vectors are below it). */
+const IRQ_IMS = 0x10000;
 
 /**
  * An Intel DSA (IDXD) PCI function at register level. BAR0 is a byte buffer read and written
@@ -120,6 +122,12 @@ const CHUNK = 1 << 16;
  * Nothing a driver or guest can write makes this class throw: bad commands set CMDSTS, bad
  * descriptors get a completion status or a SWERR record, bad MMIO reads all ones. Exceptions
  * (ImsimError) are only for misuse of the simulation's own API (constructor options).
+ *
+ * Interrupt writes are posted: the device finishes its own work whatever the CPU side does with
+ * them. Core keeps a throwing handler's error from `system.raise`; should `raise` throw all the
+ * same (an `onHandlerError` hook that throws), the device finishes the descriptor and everything
+ * else the call (`run`, `write`, `submit`) had to do, then rethrows the first such error. Handlers
+ * may call back into the device (`run`, `submit`, `write`) from inside a completion interrupt.
  */
 export class IdxdDevice implements Mmio {
   readonly system: IrqSystem;
@@ -154,6 +162,9 @@ export class IdxdDevice implements Mmio {
   readonly #recordView = new DataView(this.#record.buffer);
   #busMaster = false;
   #rr = 0;
+  /** The first error an interrupt write threw during the current public call, rethrown when it is done. */
+  #deferredError: unknown = undefined;
+  #deferred = false;
 
   constructor(system: IrqSystem, options: IdxdDeviceOptions) {
     if (typeof options !== "object" || options === null) throw new ImsimError("EINVAL", `IDXD options must be an object, got ${describe(options)}`);
@@ -339,6 +350,17 @@ export class IdxdDevice implements Mmio {
       this.stats.badMmio++;
       return;
     }
+    const outerError = this.#deferredError;
+    const outer = this.#deferred;
+    this.#deferred = false;
+    try {
+      this.#write(offset, width, value);
+    } finally {
+      this.#leave(outer, outerError);
+    }
+  }
+
+  #write(offset: number, width: MmioWidth, value: number | bigint): void {
     const v = this.#scratch;
     toBytesLE(value, width, v);
     for (let i = 0; i < width; i++) {
@@ -389,7 +411,7 @@ export class IdxdDevice implements Mmio {
           break;
         case R.CMD_DRAIN_ALL:
           if (!this.enabled) err = R.CMDSTS_ERR_DEV_NOT_EN;
-          else this.run();
+          else this.#run(Number.POSITIVE_INFINITY);
           break;
         case R.CMD_ABORT_ALL:
           if (!this.enabled) err = R.CMDSTS_ERR_DEV_NOT_EN;
@@ -410,7 +432,7 @@ export class IdxdDevice implements Mmio {
         case R.CMD_DRAIN_PASID:
         case R.CMD_ABORT_PASID:
           if (!this.enabled) err = R.CMDSTS_ERR_DEV_NOT_EN;
-          else if (code === R.CMD_DRAIN_PASID) this.run();
+          else if (code === R.CMD_DRAIN_PASID) this.#run(Number.POSITIVE_INFINITY);
           else for (const wq of this.#wqs) this.#abort(wq, operand);
           break;
         case R.CMD_REQUEST_INT_HANDLE:
@@ -637,6 +659,17 @@ export class IdxdDevice implements Mmio {
    * WQ with the submitter's `pasid` (-1: ENQCMDS without PASID) — SUBMIT_RETRY when it does not fit.
    */
   submit(portal: number, descriptor: Uint8Array, pasid = -1): SubmitStatus {
+    const outerError = this.#deferredError;
+    const outer = this.#deferred;
+    this.#deferred = false;
+    try {
+      return this.#submit(portal, descriptor, pasid);
+    } finally {
+      this.#leave(outer, outerError);
+    }
+  }
+
+  #submit(portal: number, descriptor: Uint8Array, pasid: number): SubmitStatus {
     const wqIndex = Number.isInteger(portal) && portal >= 0 ? Math.floor(portal / (R.PORTALS_PER_WQ * R.PORTAL_SIZE)) : -1;
     if (this.pci.removed || wqIndex < 0 || wqIndex >= this.caps.numWqs) {
       this.stats.dropped++;
@@ -691,8 +724,27 @@ export class IdxdDevice implements Mmio {
     return SUBMIT_ACCEPTED;
   }
 
-  /** Runs up to `limit` queued descriptors, taking WQs round-robin as the engines would. Returns how many ran. */
+  /**
+   * Runs up to `limit` queued descriptors, taking WQs round-robin as the engines would. Returns how
+   * many ran. Re-entrant: a handler may call `run()` (or submit) from inside a completion interrupt;
+   * the inner call runs what is queued then, the outer one goes on with what is left. Each
+   * descriptor is taken off its WQ, executed, counted in `stats.completed` and its interrupt
+   * raised, in that order, so none is ever half done: if an interrupt write throws (see the class
+   * comment), the remaining descriptors still run and the first error is rethrown at the end.
+   */
   run(limit = Number.POSITIVE_INFINITY): number {
+    const outerError = this.#deferredError;
+    const outer = this.#deferred;
+    this.#deferred = false;
+    try {
+      return this.#run(limit);
+    } finally {
+      this.#leave(outer, outerError);
+    }
+  }
+
+  /** The engines' loop; also DRAIN_ALL and DRAIN_PASID, which must not throw out of the command. */
+  #run(limit: number): number {
     let done = 0;
     const n = this.caps.numWqs;
     while (done < limit && !this.pci.removed) {
@@ -711,13 +763,48 @@ export class IdxdDevice implements Mmio {
     return done;
   }
 
+  /**
+   * Ends a public call that may have issued interrupt writes: restores the enclosing call's
+   * deferred error (calls nest through handlers) and throws this call's, if any.
+   */
+  #leave(outer: boolean, outerError: unknown): void {
+    const failed = this.#deferred;
+    const error = this.#deferredError;
+    this.#deferred = outer;
+    this.#deferredError = outerError;
+    if (failed) throw error;
+  }
+
+  #defer(error: unknown): void {
+    if (this.#deferred) return;
+    this.#deferred = true;
+    this.#deferredError = error;
+  }
+
+  /**
+   * Takes the head descriptor of WQ `w` off the ring, executes it and raises its completion
+   * interrupt. Dequeued before anything runs, so an interrupt handler that runs the device again
+   * never sees it; the ring slot may be reused by then, which is why #execute reads everything it
+   * needs from the descriptor before its first interrupt write.
+   */
   #executeHead(w: number, rt: WqRuntime): void {
     const slot = rt.head;
     rt.head = (rt.head + 1) % rt.size;
     rt.count--;
     this.#setOccupancy(w);
-    this.#execute(w, rt.view, slot * R.DESC_SIZE, rt.pasid[slot]!, rt.ims[slot] === 1);
+    let irq = -1;
+    try {
+      irq = this.#execute(w, rt.view, slot * R.DESC_SIZE, rt.pasid[slot]!, rt.ims[slot] === 1);
+    } catch (e) {
+      // Only a Memory of the caller's that throws gets here: the descriptor still counts as done.
+      this.#defer(e);
+    }
     this.stats.completed++;
+    if (irq >= 0) {
+      this.stats.interrupts++;
+      if (irq >= IRQ_IMS) this.#deliver(this.ims!, irq - IRQ_IMS);
+      else this.#deliver(this.msix, irq);
+    }
   }
 
   /** Address space for `pasid` (-1: physical); undefined when the PASID is not bound. */
@@ -731,8 +818,11 @@ export class IdxdDevice implements Mmio {
     return hi >= 0x200000 ? Number.POSITIVE_INFINITY : hi * 0x100000000 + lo;
   }
 
-  /** Executes the descriptor at `ring[off]`: checks, operation, completion record or SWERR, interrupt. */
-  #execute(w: number, d: DataView, o: number, pasid: number, ims: boolean): void {
+  /**
+   * Executes the descriptor at `ring[off]`: checks, operation, completion record or SWERR. Returns
+   * the completion interrupt to raise (an MSI-X vector, or IRQ_IMS + an IMS entry), -1 for none.
+   */
+  #execute(w: number, d: DataView, o: number, pasid: number, ims: boolean): number {
     const dw0 = d.getUint32(o + D_PASID, true);
     const dw1 = d.getUint32(o + D_FLAGS, true);
     const opcode = dw1 >>> 24;
@@ -797,12 +887,10 @@ export class IdxdDevice implements Mmio {
     } else if (isError) {
       this.#softwareError(status & R.COMP_STATUS_MASK, w, pasid, opcode, invalid, (status & R.COMP_STATUS_WRITE) !== 0 ? 1 : 0, faultAddr, (dw0 & 0x80000000) !== 0);
     }
-    if (handle >= 0) {
-      // MSIXPERM.ignore, checked at completion: no interrupt, nothing left pending (DSA spec §3.7, §9.2.22).
-      if (!ims && (this.#get32(this.msixPermOffset + handle * R.MSIX_PERM_SIZE) & R.MSIX_PERM_IGNORE) !== 0) return;
-      this.stats.interrupts++;
-      this.#deliver(ims ? this.ims! : this.msix, handle);
-    }
+    if (handle < 0) return -1;
+    // MSIXPERM.ignore, checked at completion: no interrupt, nothing left pending (DSA spec §3.7, §9.2.22).
+    if (!ims && (this.#get32(this.msixPermOffset + handle * R.MSIX_PERM_SIZE) & R.MSIX_PERM_IGNORE) !== 0) return -1;
+    return ims ? IRQ_IMS + handle : handle;
   }
 
   /** Bytes 40-63 must be zero except the fields the operation uses (compare: expected_res; CRC: seed). */
@@ -988,7 +1076,12 @@ export class IdxdDevice implements Mmio {
     if ((this.#get32(R.IDXD_GENCTRL) & R.GENCTRL_SOFTERR_INT_EN) !== 0) this.#deliver(this.msix, 0);
   }
 
+  /** An interrupt write. Posted: what it throws (see the class comment) is kept for the end of the public call. */
   #deliver(store: Entry16Store, index: number): void {
-    this.lastDelivery = this.system.raise(store, index);
+    try {
+      this.lastDelivery = this.system.raise(store, index);
+    } catch (e) {
+      this.#defer(e);
+    }
   }
 }

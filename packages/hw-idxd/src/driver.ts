@@ -13,9 +13,10 @@ import {
   type StrategyOptions,
 } from "@imsim/core";
 import { encodeDescriptor, readCompletionRecord, type CompletionRecord, type DescriptorInit } from "./descriptor.js";
-import { SUBMIT_ACCEPTED, type IdxdDevice, type SubmitStatus } from "./device.js";
+import { SUBMIT_ACCEPTED, SUBMIT_RETRY, type IdxdDevice, type SubmitStatus } from "./device.js";
 import * as R from "./registers.js";
 import { SliceAllocator } from "./slice-allocator.js";
+import { virqInHandler } from "./checks.js";
 
 /** How one WQ is set up at probe. `type` says who uses it: the kernel (MSI-X), user clients or a guest (IMS). */
 export interface WqSetup {
@@ -47,6 +48,9 @@ export interface IdxdDriverOptions {
    */
   kernelPasid?: number;
 }
+
+/** The WQCFG registers the driver programs for a WQ (idxd_wq_config_write): size, threshold, mode/PASID, max shifts. */
+const WQCFG_PROGRAMMED = [R.WQCFG_WQ_SIZE, R.WQCFG_WQ_THRESH, R.WQCFG_MODE_PASID, R.WQCFG_MAX_SHIFTS] as const;
 
 /**
  * A typical split of a Sapphire Rapids DSA (8 WQs, 4 engines, 4 groups, 128 WQ entries): a kernel
@@ -122,7 +126,10 @@ export interface SoftwareErrorRecord {
 export interface DriverChild {
   /** Releases what the child holds. `deviceGone`: the device was removed, only drop references. */
   release(deviceGone: boolean): void;
+  /** Whether a handler of one of its interrupts is running now (then it cannot be released: EBUSY). */
+  inHandler(): boolean;
 }
+
 
 /**
  * The IDXD driver: probes and configures the device through its registers, takes MSI-X for the
@@ -165,7 +172,7 @@ export class IdxdDriver {
     // pci_set_master, then a clean device (idxd_device_reset).
     device.setBusMaster(true);
     this.#unhook = system.onRemove(pci, () => this.#onDeviceRemoved());
-    const { err } = this.command(R.CMD_RESET_DEVICE, 0);
+    const { err } = this.#cmd(R.CMD_RESET_DEVICE, 0);
     if (err !== R.CMDSTS_SUCCESS) throw new ImsimError("EIO", `${this.name}: reset failed with CMDSTS 0x${err.toString(16)}`);
     const caps = this.readCapabilities();
     this.#msixPermOffset = caps.msixPermOffset;
@@ -185,7 +192,7 @@ export class IdxdDriver {
       this.#slices = device.ims ? new SliceAllocator(device.ims.size) : undefined;
       device.write(R.IDXD_GENCTRL, 4, R.GENCTRL_SOFTERR_INT_EN | R.GENCTRL_HALT_INT_EN);
       this.#configure(options, caps);
-      const en = this.command(R.CMD_ENABLE_DEVICE, 0);
+      const en = this.#cmd(R.CMD_ENABLE_DEVICE, 0);
       if (en.err !== R.CMDSTS_SUCCESS) throw new ImsimError("EIO", `${this.name}: ENABLE_DEVICE failed with CMDSTS 0x${en.err.toString(16)}`);
       for (const wq of this.#setup.values()) if (wq.type === "kernel") this.#enableKernelWq(wq);
     } catch (e) {
@@ -200,7 +207,8 @@ export class IdxdDriver {
       throw new ImsimError("EINVAL", `IDXD driver options need a strategy factory, got ${describe(options)}`);
     }
     device.pci.assertPresent("IDXD device");
-    return new IdxdDriver(device, options);
+    // A failed probe releases everything it took (see the constructor) and its work counters.
+    return device.system.atomically(() => new IdxdDriver(device, options));
   }
 
   /** The IMS strategy; ENODEV when the device has no IMS. */
@@ -217,11 +225,53 @@ export class IdxdDriver {
 
   // ------------------------------------------------------------------ registers
 
-  /** Issues a command and returns CMDSTS's error and result fields (idxd_cmd_exec, polled). */
+  /** Issues a command and returns CMDSTS's error and result fields (idxd_cmd_exec, polled). ENODEV once removed. */
   command(code: number, operand: number): { err: number; result: number } {
-    this.device.write(R.IDXD_CMD, 4, ((code << R.CMD_CODE_SHIFT) | (operand & R.CMD_OPERAND_MASK)) >>> 0);
+    this.#assertLive();
+    return this.guardCommands(() => this.#cmd(code, operand));
+  }
+
+  #cmd(code: number, operand: number): { err: number; result: number } {
+    try {
+      this.device.write(R.IDXD_CMD, 4, ((code << R.CMD_CODE_SHIFT) | (operand & R.CMD_OPERAND_MASK)) >>> 0);
+    } catch (e) {
+      // The command ran to the end; what threw was an interrupt write of the descriptors it drained
+      // (see IdxdDevice). Kept so that the driver finishes its bookkeeping first (guardCommands).
+      if (!this.#cmdFailed) this.#cmdError = e;
+      this.#cmdFailed = true;
+    }
     const sts = this.device.read(R.IDXD_CMDSTS, 4);
     return { err: sts & R.CMDSTS_ERR_MASK, result: (sts >>> R.CMDSTS_RES_SHIFT) & 0xffff };
+  }
+
+  #cmdFailed = false;
+  #cmdError: unknown = undefined;
+
+  /**
+   * Runs a driver operation that issues commands; an error an interrupt write threw during one of
+   * them (only possible with an `onHandlerError` hook that throws) is rethrown once the operation
+   * has finished, so the driver's state never stops halfway. Nests (handlers may call back in).
+   * @internal Also used by the clients' close().
+   */
+  guardCommands<T>(op: () => T): T {
+    const outerFailed = this.#cmdFailed;
+    const outerError = this.#cmdError;
+    this.#cmdFailed = false;
+    this.#cmdError = undefined;
+    let result: T;
+    try {
+      result = op();
+    } catch (e) {
+      this.#cmdFailed = outerFailed;
+      this.#cmdError = outerError;
+      throw e;
+    }
+    const failed = this.#cmdFailed;
+    const error = this.#cmdError;
+    this.#cmdFailed = outerFailed;
+    this.#cmdError = outerError;
+    if (failed) throw error;
+    return result;
   }
 
   /** The capability registers decoded as the driver sees them (idxd_read_caps). */
@@ -305,12 +355,12 @@ export class IdxdDriver {
   }
 
   #enableWq(id: number): void {
-    const { err } = this.command(R.CMD_ENABLE_WQ, id);
+    const { err } = this.#cmd(R.CMD_ENABLE_WQ, id);
     if (err !== R.CMDSTS_SUCCESS) throw new ImsimError("EIO", `ENABLE_WQ wq${this.instance}.${id} failed with CMDSTS 0x${err.toString(16)}`);
   }
   #disableWq(id: number): void {
     if (this.#deviceGone || !this.device.wqEnabled(id)) return;
-    this.command(R.CMD_DISABLE_WQ, (1 << (id % 16)) | (Math.floor(id / 16) << 16));
+    this.#cmd(R.CMD_DISABLE_WQ, (1 << (id % 16)) | (Math.floor(id / 16) << 16));
   }
 
   /**
@@ -319,14 +369,22 @@ export class IdxdDriver {
    * @internal Used by user queues and virtual devices.
    */
   acquireWq(id: number, type: "user" | "vdev", pasid: number): () => void {
-    this.#assertLive();
-    const wq = this.wqSetup(id);
-    if (wq.type !== type) throw new ImsimError("EINVAL", `wq${this.instance}.${id} is a ${wq.type} WQ, not ${type}`);
+    const wq = this.checkWq(id, type);
     const users = this.#wqUsers.get(id) ?? 0;
-    if (wq.mode === "dedicated" && users > 0) throw new ImsimError("EBUSY", `dedicated wq${this.instance}.${id} already has a client`);
+    // A dedicated WQ's configuration before its client's PASID went in: put back when the enable
+    // fails and when the client lets the WQ go, so neither leaves that PASID in WQCFG.
+    let saved: number[] | undefined;
     if (users === 0) {
-      if (wq.mode === "dedicated") this.#writeWqcfg(wq, pasid);
-      this.#enableWq(id);
+      if (wq.mode === "dedicated") {
+        saved = this.#readWqcfg(id);
+        this.#writeWqcfg(wq, pasid);
+      }
+      try {
+        this.#enableWq(id);
+      } catch (e) {
+        if (saved) this.#restoreWqcfg(id, saved);
+        throw e;
+      }
     }
     this.#wqUsers.set(id, users + 1);
     let released = false;
@@ -338,20 +396,51 @@ export class IdxdDriver {
       else {
         this.#wqUsers.delete(id);
         this.#disableWq(id);
+        if (saved && !this.#deviceGone && !this.device.wqEnabled(id)) this.#restoreWqcfg(id, saved);
       }
     };
   }
 
+  /**
+   * Throws what `acquireWq(id, type, …)` would refuse with, changing nothing: ENODEV once the
+   * driver is removed, ENOENT for a WQ not configured, EINVAL for a WQ of another type, EBUSY for a
+   * dedicated WQ that has its client. @internal Clients check before they take anything.
+   */
+  checkWq(id: number, type: "user" | "vdev"): WqSetup {
+    this.#assertLive();
+    const wq = this.wqSetup(id);
+    if (wq.type !== type) throw new ImsimError("EINVAL", `wq${this.instance}.${id} is a ${wq.type} WQ, not ${type}`);
+    if (wq.mode === "dedicated" && (this.#wqUsers.get(id) ?? 0) > 0) throw new ImsimError("EBUSY", `dedicated wq${this.instance}.${id} already has a client`);
+    return wq;
+  }
+
+  /** The WQCFG registers #writeWqcfg programs, as they read now. */
+  #readWqcfg(id: number): number[] {
+    const base = this.device.wqcfgOffset + id * R.WQCFG_SIZE;
+    return WQCFG_PROGRAMMED.map((off) => this.device.read(base + off, 4));
+  }
+  #restoreWqcfg(id: number, saved: readonly number[]): void {
+    const base = this.device.wqcfgOffset + id * R.WQCFG_SIZE;
+    WQCFG_PROGRAMMED.forEach((off, i) => this.device.write(base + off, 4, saved[i]!));
+  }
+
   /** Disables WQ `id` with everything using it: its clients (user queues, guest) are released. */
   disableWq(id: number): void {
+    this.guardCommands(() => this.#disableWqWithClients(id));
+  }
+
+  #disableWqWithClients(id: number): void {
     this.#assertLive();
     const wq = this.wqSetup(id);
     if (wq.type === "kernel") {
       const k = this.#kernelWqs.get(id);
+      if (k && virqInHandler(this.system, k.virq)) throw new ImsimError("EBUSY", `${k.name} cannot be disabled from its own interrupt handler`);
       if (k) this.#releaseKernelWq(k);
       return;
     }
-    for (const c of [...this.#children]) if ((c as { wqId?: number }).wqId === id) c.release(false);
+    const clients = [...this.#children].filter((c) => (c as { wqId?: number }).wqId === id);
+    if (clients.some((c) => c.inHandler())) throw new ImsimError("EBUSY", `wq${this.instance}.${id} cannot be disabled from the interrupt handler of one of its clients`);
+    for (const c of clients) c.release(false);
     this.#disableWq(id);
   }
 
@@ -361,13 +450,13 @@ export class IdxdDriver {
   requestHandle(index: number, ims: boolean): number {
     this.#assertLive();
     if (!this.device.caps.intHandles) return index;
-    const { err, result } = this.command(R.CMD_REQUEST_INT_HANDLE, index | (ims ? R.CMD_INT_HANDLE_IMS : 0));
+    const { err, result } = this.#cmd(R.CMD_REQUEST_INT_HANDLE, index | (ims ? R.CMD_INT_HANDLE_IMS : 0));
     if (err !== R.CMDSTS_SUCCESS) throw new ImsimError("EIO", `REQUEST_INT_HANDLE ${ims ? "IMS" : "MSI-X"} ${index} failed with CMDSTS 0x${err.toString(16)}`);
     return result;
   }
   releaseHandle(handle: number, ims: boolean): void {
     if (this.#deviceGone || !this.device.caps.intHandles) return;
-    this.command(R.CMD_RELEASE_INT_HANDLE, handle | (ims ? R.CMD_INT_HANDLE_IMS : 0));
+    this.#cmd(R.CMD_RELEASE_INT_HANDLE, handle | (ims ? R.CMD_INT_HANDLE_IMS : 0));
   }
 
   /** The handle of IMS entry `storeIndex`, requested once and cached until `releaseImsHandle`. */
@@ -417,32 +506,37 @@ export class IdxdDriver {
    * the generic form the conformance adapter drives. Destroy with `destroyImsQueue`.
    */
   createImsQueue(wqId: number, options: QueueOptions): Queue {
-    this.#assertLive();
-    const strategy = this.strategy;
-    const release = this.acquireWq(wqId, "user", -1);
-    let queue: Queue;
-    try {
-      queue = strategy.createQueue(options);
-    } catch (e) {
-      release();
-      throw e;
-    }
-    const child: DriverChild & { wqId: number; queue: Queue } = {
-      wqId,
-      queue,
-      release: (gone) => {
-        this.#children.delete(child);
-        this.#imsQueues.delete(queue);
-        if (!gone) {
-          for (const irq of strategy.irqs(queue)) this.releaseImsHandle(irq.storeIndex);
-          strategy.destroyQueue(queue);
-        }
-        release();
-      },
-    };
-    this.#children.add(child);
-    this.#imsQueues.set(queue, child);
-    return queue;
+    // Everything that can fail comes before the first device command; a failure undoes the rest.
+    return this.system.atomically(() => {
+      this.#assertLive();
+      const strategy = this.strategy;
+      this.checkWq(wqId, "user");
+      const queue = strategy.createQueue(options);
+      let release: () => void;
+      try {
+        release = this.acquireWq(wqId, "user", -1);
+      } catch (e) {
+        strategy.destroyQueue(queue);
+        throw e;
+      }
+      const child: DriverChild & { wqId: number; queue: Queue } = {
+        wqId,
+        queue,
+        inHandler: () => strategy.irqs(queue).some((irq) => virqInHandler(this.system, irq.virq)),
+        release: (gone) => {
+          // destroyQueue first: it is the step that can refuse (EBUSY from the queue's own handler).
+          const irqs = gone ? [] : strategy.irqs(queue);
+          if (!gone) strategy.destroyQueue(queue);
+          for (const irq of irqs) this.releaseImsHandle(irq.storeIndex);
+          this.#children.delete(child);
+          this.#imsQueues.delete(queue);
+          release();
+        },
+      };
+      this.#children.add(child);
+      this.#imsQueues.set(queue, child);
+      return queue;
+    });
   }
   readonly #imsQueues = new Map<Queue, DriverChild>();
 
@@ -450,7 +544,7 @@ export class IdxdDriver {
     this.#assertLive();
     const child = this.#imsQueues.get(queue);
     if (!child) throw new ImsimError("ENOENT", `${describe(queue)} is not an IMS queue of ${this.name}`);
-    child.release(false);
+    this.guardCommands(() => child.release(false));
   }
 
   // ------------------------------------------------------------------ kernel WQs (MSI-X)
@@ -506,6 +600,7 @@ export class IdxdDriver {
 
   /** The kernel WQ `id` as it stands. */
   kernelWq(id: number): KernelWq {
+    this.#assertLive();
     const k = this.#kernelWqs.get(id);
     if (!k) throw new ImsimError("ENOENT", `wq${this.instance}.${describe(id)} is not an enabled kernel WQ of ${this.name}`);
     return k;
@@ -528,20 +623,34 @@ export class IdxdDriver {
     // A dedicated WQ stamps its WQCFG PASID; on a shared one ENQCMDS carries the kernel PASID, if any.
     const pasid = dedicated ? -1 : this.#kernelPasid;
     const bytes = encodeDescriptor({ ...descriptor, flags, completionAddr: addr, intHandle: k.handle, priv: true, ...(pasid >= 0 ? { pasid } : {}) });
-    const status = this.device.submit(R.portalOffset(id, true, false), bytes, pasid);
+    // The device throws only what an interrupt write threw after it took (or dropped) the
+    // descriptor (see IdxdDevice): the slot is booked as for its answer, then the error goes on.
+    let status: SubmitStatus = dedicated ? SUBMIT_ACCEPTED : SUBMIT_RETRY;
+    let failed = false;
+    let error: unknown;
+    try {
+      status = this.device.submit(R.portalOffset(id, true, false), bytes, pasid);
+    } catch (e) {
+      failed = true;
+      error = e;
+    }
     const sub: KernelSubmission & { onComplete?: (r: CompletionRecord) => void } = { status, completionAddr: addr, done: false, record: undefined };
     if (onComplete) sub.onComplete = onComplete;
-    if (status !== SUBMIT_ACCEPTED && !dedicated) {
-      k.free.push(slot);
-      return sub;
-    }
-    k.slots[slot] = sub;
+    if (status !== SUBMIT_ACCEPTED && !dedicated) k.free.push(slot);
+    else k.slots[slot] = sub;
+    if (failed) throw error;
     return sub;
   }
 
-  /** idxd-portal handler: reaps every written completion record of the WQ. */
+  /**
+   * idxd-portal handler: reaps every written completion record of the WQ. A throwing `onComplete`
+   * does not stop the others: every record is reaped, then the first error goes to core, which
+   * keeps it in `system.handlerErrors` (or hands it to `onHandlerError`).
+   */
   #kernelInterrupt(k: KernelWqState): void {
     k.interrupts++;
+    let failed = false;
+    let error: unknown;
     for (let slot = 0; slot < k.records.length; slot++) {
       const sub = k.slots[slot];
       if (!sub || sub.done) continue;
@@ -551,8 +660,14 @@ export class IdxdDriver {
       sub.record = readCompletionRecord(this.device.memory, k.records[slot]!);
       k.slots[slot] = undefined as never;
       k.free.push(slot);
-      sub.onComplete?.(sub.record);
+      try {
+        sub.onComplete?.(sub.record);
+      } catch (e) {
+        if (!failed) error = e;
+        failed = true;
+      }
     }
+    if (failed) throw error;
   }
 
   /** idxd-misc handler: reads and acknowledges INTCAUSE; on ERR, copies SWERR and acknowledges it. */
@@ -588,7 +703,12 @@ export class IdxdDriver {
    * after a hot-unplug it only drops references.
    */
   remove(): void {
+    this.guardCommands(() => this.#remove());
+  }
+
+  #remove(): void {
     if (this.#removed) return;
+    if (!this.#deviceGone) this.#checkNotInHandler();
     this.#removed = true;
     for (const c of [...this.#children]) c.release(this.#deviceGone);
     this.#children.clear();
@@ -602,8 +722,8 @@ export class IdxdDriver {
         if (msix.desc(0) && this.system.irqDesc(msix.desc(0)!.virq)?.actions.length) this.system.freeIrq(msix.desc(0)!.virq, "idxd-misc");
         this.system.removeMsiDomain(pci, MSI_DEFAULT_DOMAIN);
       }
-      if (this.device.enabled) this.command(R.CMD_DISABLE_DEVICE, 0);
-      this.command(R.CMD_RESET_DEVICE, 0);
+      if (this.device.enabled) this.#cmd(R.CMD_DISABLE_DEVICE, 0);
+      this.#cmd(R.CMD_RESET_DEVICE, 0);
       this.device.setBusMaster(false);
       this.#unhook();
     }
@@ -612,6 +732,15 @@ export class IdxdDriver {
       this.#kernelPasidBound = false;
       this.device.unbindPasid(this.#kernelPasid);
     }
+  }
+
+  /** EBUSY when a handler of an interrupt the driver would free is running: it would wait for itself. */
+  #checkNotInHandler(): void {
+    const busy =
+      [...this.#children].some((c) => c.inHandler()) ||
+      [...this.#kernelWqs.values()].some((k) => virqInHandler(this.system, k.virq)) ||
+      virqInHandler(this.system, this.miscVirq);
+    if (busy) throw new ImsimError("EBUSY", `${this.name} cannot be removed from the handler of one of its interrupts`);
   }
 
   /** Device removal (hot-unplug): the strategy and the system free the interrupts; drop references. */

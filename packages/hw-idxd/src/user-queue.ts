@@ -1,7 +1,8 @@
 import { ImsimError, checkInt, describe, type Queue, type QueueIrq } from "@imsim/core";
 import { encodeDescriptor, type DescriptorInit } from "./descriptor.js";
-import { SUBMIT_RETRY, type SubmitStatus } from "./device.js";
+import type { SubmitStatus } from "./device.js";
 import type { DriverChild, IdxdDriver } from "./driver.js";
+import { checkMemory, virqInHandler } from "./checks.js";
 import type { Memory } from "./memory.js";
 import * as R from "./registers.js";
 
@@ -25,10 +26,9 @@ export type UserDescriptor = Omit<DescriptorInit, "pasid" | "intHandle" | "priv"
  */
 const nextClient = new WeakMap<object, number>();
 
-function takeClientNumber(device: object): number {
-  const n = nextClient.get(device) ?? 0;
-  nextClient.set(device, n + 1);
-  return n;
+/** The number the next client of `device` gets; taken (committed) only once its open succeeded. */
+function nextClientNumber(device: object): number {
+  return nextClient.get(device) ?? 0;
 }
 
 /**
@@ -60,21 +60,26 @@ export class IdxdUserQueue implements DriverChild {
     this.pasid = checkInt(options.pasid, 0, 0xfffff, "user queue PASID");
     this.memory = options.memory;
     const nvec = checkInt(options.nvec ?? 1, 1, 64, "user queue interrupts");
-    this.name = `${driver.name}-wq${options.wq}-u${takeClientNumber(driver.device)}`;
+    checkMemory(options.memory, "user queue memory");
+    const number = nextClientNumber(driver.device);
+    this.name = `${driver.name}-wq${options.wq}-u${number}`;
     this.#counts = new Uint32Array(nvec);
+    // What can be refused (WQ, PASID bound, no IMS room, an allocation failing) comes before the
+    // first device command (ENABLE_WQ, REQUEST_INT_HANDLE): a failed open leaves the registers as they were.
+    driver.checkWq(options.wq, "user");
     const strategy = driver.strategy;
     const undo: (() => void)[] = [];
     try {
-      this.#releaseWq = driver.acquireWq(options.wq, "user", -1);
-      undo.push(this.#releaseWq);
-      this.#boundPasid = true;
       driver.device.bindPasid(this.pasid, options.memory);
+      this.#boundPasid = true;
       undo.push(() => driver.device.unbindPasid(this.pasid));
       this.#slice = driver.allocSlice(nvec);
       undo.push(() => driver.freeSlice(this.#slice.base));
       this.queue = strategy.createQueue({ name: this.name, pasid: this.pasid, slice: this.#slice, nvec });
       undo.push(() => strategy.destroyQueue(this.queue));
       this.#irqs = strategy.irqs(this.queue);
+      this.#releaseWq = driver.acquireWq(options.wq, "user", -1);
+      undo.push(this.#releaseWq);
       this.#handles = [];
       for (const irq of this.#irqs) {
         this.#handles.push(driver.imsHandle(irq.storeIndex));
@@ -88,12 +93,17 @@ export class IdxdUserQueue implements DriverChild {
       for (const u of undo.reverse()) u();
       throw e;
     }
+    nextClient.set(driver.device, number + 1);
   }
 
-  /** Opens a user queue on `driver` (the char device's open + the PASID bind). */
+  /**
+   * Opens a user queue on `driver` (the char device's open + the PASID bind). All or nothing: a
+   * failure leaves the device's registers, the driver (and the next client's name) and the
+   * system's work counters as they were.
+   */
   static open(driver: IdxdDriver, options: UserQueueOptions): IdxdUserQueue {
     if (typeof options !== "object" || options === null) throw new ImsimError("EINVAL", `user queue options must be an object, got ${describe(options)}`);
-    return new IdxdUserQueue(driver, options);
+    return driver.system.atomically(() => new IdxdUserQueue(driver, options));
   }
 
   #interrupt(index: number): void {
@@ -104,37 +114,52 @@ export class IdxdUserQueue implements DriverChild {
   get closed(): boolean {
     return this.#closed;
   }
-  /** Interrupts handled at index `index`. */
+  #live(): void {
+    if (this.#closed) throw new ImsimError("ENODEV", `user queue ${this.name} is closed`);
+  }
+  /** Interrupts handled at index `index`. ENODEV once closed, as every method but close(). */
   interrupts(index = 0): number {
+    this.#live();
     return this.#counts[index] ?? 0;
   }
   /** The queue's interrupts as the strategy reports them. */
   irqs(): readonly QueueIrq[] {
+    this.#live();
     return this.#irqs;
   }
   /** The interrupt handle descriptors use for index `index`. */
   handle(index = 0): number {
+    this.#live();
     const h = this.#handles[index];
     if (h === undefined) throw new ImsimError("ENOENT", `${this.name} has no interrupt ${describe(index)}`);
     return h;
   }
 
-  /** ENQCMD of a descriptor with a completion interrupt on interrupt `index`; SUBMIT_RETRY when the shared WQ is full. */
+  /** ENQCMD of a descriptor with a completion interrupt on interrupt `index`; SUBMIT_RETRY when the shared WQ is full, ENODEV once closed. */
   submit(descriptor: UserDescriptor, index = 0): SubmitStatus {
-    if (this.#closed) return SUBMIT_RETRY;
+    this.#live();
     const flags = ((descriptor.flags ?? 0) | R.OP_FLAG_RCI) >>> 0;
     const bytes = encodeDescriptor({ ...descriptor, flags, pasid: this.pasid, intHandle: this.handle(index) });
     return this.driver.device.submit(R.portalOffset(this.wqId, false, true), bytes, this.pasid);
   }
 
-  /** Closes the queue (the process closes the file): interrupts, handles, IMS entries, PASID bind, WQ. */
+  /**
+   * Closes the queue (the process closes the file): interrupts, handles, IMS entries, PASID bind,
+   * WQ. Idempotent. EBUSY, changing nothing, from the handler of one of its own interrupts.
+   */
   close(): void {
-    this.release(this.driver.deviceGone);
+    this.driver.guardCommands(() => this.release(this.driver.deviceGone));
+  }
+
+  /** @internal Whether the handler of one of its interrupts is running now. */
+  inHandler(): boolean {
+    return this.#irqs.some((irq) => virqInHandler(this.driver.system, irq.virq));
   }
 
   /** @internal */
   release(deviceGone: boolean): void {
     if (this.#closed) return;
+    if (!deviceGone && this.inHandler()) throw new ImsimError("EBUSY", `user queue ${this.name} cannot be closed from the handler of one of its interrupts`);
     this.#closed = true;
     this.driver.removeChild(this);
     const strategy = this.driver.removed && deviceGone ? undefined : this.driver.strategy;

@@ -1,7 +1,8 @@
 import { ImsimError, checkInt, describe, type Queue } from "@imsim/core";
 import { encodeDescriptor, type DescriptorInit } from "./descriptor.js";
-import { SUBMIT_RETRY, type SubmitStatus } from "./device.js";
+import type { SubmitStatus } from "./device.js";
 import type { DriverChild, IdxdDriver } from "./driver.js";
+import { checkMemory, virqInHandler } from "./checks.js";
 import type { Memory } from "./memory.js";
 import * as R from "./registers.js";
 
@@ -63,17 +64,22 @@ export class IdxdVdev implements DriverChild {
     this.memory = options.memory;
     const n = checkInt(options.vectors ?? 2, 2, 2048, `virtual MSI-X size of ${describe(options.name)}`);
     this.#vectors = Array.from({ length: n }, () => ({ handler: undefined, masked: true, virq: 0, storeIndex: -1, handle: -1, count: 0 }));
+    checkMemory(options.memory, `memory of ${describe(options.name)}`);
+    // What can be refused (WQ taken, PASID bound, no IMS room, name taken, an allocation failing)
+    // comes before the WQ is programmed: a failed create leaves WQCFG, CMD and CMDSTS as they were.
+    driver.checkWq(options.wq, "vdev");
     const strategy = driver.strategy;
     const undo: (() => void)[] = [];
     try {
-      this.#releaseWq = driver.acquireWq(options.wq, "vdev", this.pasid);
-      undo.push(this.#releaseWq);
       driver.device.bindPasid(this.pasid, options.memory);
       undo.push(() => driver.device.unbindPasid(this.pasid));
       this.#slice = driver.allocSlice(n - 1);
       undo.push(() => driver.freeSlice(this.#slice.base));
       // No interrupt yet: the guest has not enabled any vector.
       this.queue = strategy.createQueue({ name: options.name, pasid: this.pasid, slice: this.#slice, nvec: 0 });
+      undo.push(() => strategy.destroyQueue(this.queue));
+      this.#releaseWq = driver.acquireWq(options.wq, "vdev", this.pasid);
+      undo.push(this.#releaseWq);
       driver.addChild(this);
     } catch (e) {
       for (const u of undo.reverse()) u();
@@ -82,9 +88,15 @@ export class IdxdVdev implements DriverChild {
     this.guest = new GuestDsa(this);
   }
 
+  /**
+   * Creates the virtual device: binds the guest's PASID, reserves its IMS slice, creates its
+   * strategy queue, then programs and enables its dedicated WQ. All or nothing: a failure (WQ
+   * taken, PASID already bound, name taken, no IMS room, an injected fault) leaves the device's
+   * registers, the driver and the system's work counters as they were.
+   */
   static create(driver: IdxdDriver, options: VdevOptions): IdxdVdev {
     if (typeof options !== "object" || options === null) throw new ImsimError("EINVAL", `vdev options must be an object, got ${describe(options)}`);
-    return new IdxdVdev(driver, options);
+    return driver.system.atomically(() => new IdxdVdev(driver, options));
   }
 
   get closed(): boolean {
@@ -100,26 +112,62 @@ export class IdxdVdev implements DriverChild {
     return this.#vectors[v as number]!;
   }
 
-  /** @internal VFIO_DEVICE_SET_IRQS(trigger, vector v): back it with IMS on first use, attach the guest's handler, unmask. */
+  /** @internal VFIO_DEVICE_SET_IRQS(trigger, vector v): back it with IMS on first use, attach the guest's handler, unmask. All or nothing. */
   enable(v: number, handler: GuestHandler): void {
     const s = this.#vector(v);
     if (typeof handler !== "function") throw new ImsimError("EINVAL", `handler for vector ${v} of ${this.name} must be a function`);
     if (s.handler) throw new ImsimError("EBUSY", `vector ${v} of ${this.name} is already enabled`);
-    if (v > 0 && s.virq === 0) {
+    if (v === 0) {
+      s.handler = handler;
+      s.masked = false;
+      return;
+    }
+    this.driver.system.atomically(() => {
       const strategy = this.driver.strategy;
-      const irq = strategy.allocIrq(this.queue, v - 1);
+      let backed = false;
+      if (s.virq === 0) {
+        const irq = strategy.allocIrq(this.queue, v - 1);
+        try {
+          s.handle = this.driver.imsHandle(irq.storeIndex);
+        } catch (e) {
+          strategy.freeIrq(this.queue, v - 1);
+          throw e;
+        }
+        s.virq = irq.virq;
+        s.storeIndex = irq.storeIndex;
+        backed = true;
+      }
+      // The handler goes in before request_irq: a raise held on a cached backing replays into it.
+      s.handler = handler;
+      s.masked = false;
       try {
-        s.handle = this.driver.imsHandle(irq.storeIndex);
+        this.driver.system.requestIrq(s.virq, this.#actionName(v), () => this.#fire(v));
       } catch (e) {
-        strategy.freeIrq(this.queue, v - 1);
+        s.handler = undefined;
+        s.masked = true;
+        if (backed) this.#unback(v, s);
         throw e;
       }
-      s.virq = irq.virq;
-      s.storeIndex = irq.storeIndex;
-    }
-    s.handler = handler;
-    s.masked = false;
-    if (v > 0) this.driver.system.requestIrq(s.virq, this.#actionName(v), () => this.#fire(v));
+    });
+  }
+
+  /** Frees the IMS interrupt backing vector `v` and its handle. */
+  #unback(v: number, s: VectorState): void {
+    this.driver.releaseImsHandle(s.storeIndex);
+    this.driver.strategy.freeIrq(this.queue, v - 1);
+    s.virq = 0;
+    s.storeIndex = -1;
+    s.handle = -1;
+  }
+
+  /** @internal Whether the handler of one of its backing interrupts is running now. */
+  inHandler(): boolean {
+    for (let v = 1; v < this.#vectors.length; v++) if (virqInHandler(this.driver.system, this.#vectors[v]!.virq)) return true;
+    return false;
+  }
+
+  #checkNotInHandler(what: string): void {
+    if (this.inHandler()) throw new ImsimError("EBUSY", `${what} of ${this.name} cannot be done from the handler of one of its vectors`);
   }
 
   #actionName(v: number): string {
@@ -136,6 +184,7 @@ export class IdxdVdev implements DriverChild {
   disable(v: number): void {
     const s = this.#vector(v);
     if (!s.handler) throw new ImsimError("ENOENT", `vector ${v} of ${this.name} is not enabled`);
+    if (v > 0 && virqInHandler(this.driver.system, s.virq)) throw new ImsimError("EBUSY", `vector ${v} of ${this.name} cannot be disabled from its own handler`);
     if (v > 0) {
       if (s.masked) this.driver.system.enableIrq(s.virq);
       this.driver.system.freeIrq(s.virq, this.#actionName(v));
@@ -156,16 +205,12 @@ export class IdxdVdev implements DriverChild {
 
   /** @internal Frees every backing interrupt (guest disables MSI-X). */
   disableAll(): void {
+    if (this.#closed) throw new ImsimError("ENODEV", `virtual device ${this.name} is closed`);
+    this.#checkNotInHandler("disabling MSI-X");
     for (let v = 0; v < this.#vectors.length; v++) if (this.#vectors[v]!.handler) this.disable(v);
-    const strategy = this.driver.strategy;
     for (let v = 1; v < this.#vectors.length; v++) {
       const s = this.#vectors[v]!;
-      if (s.virq === 0) continue;
-      this.driver.releaseImsHandle(s.storeIndex);
-      strategy.freeIrq(this.queue, v - 1);
-      s.virq = 0;
-      s.storeIndex = -1;
-      s.handle = -1;
+      if (s.virq !== 0) this.#unback(v, s);
     }
   }
 
@@ -176,20 +221,21 @@ export class IdxdVdev implements DriverChild {
 
   /** Emulated misc event for the guest (vector 0), as the host's vdev code would signal it. */
   notifyMisc(): boolean {
-    const s = this.#vectors[0]!;
-    if (this.#closed || !s.handler || s.masked) return false;
+    const s = this.#vector(0);
+    if (!s.handler || s.masked) return false;
     this.#fire(0);
     return true;
   }
 
   /** The guest goes away (VM shutdown / vfio release): everything it held is released. */
   close(): void {
-    this.release(this.driver.deviceGone);
+    this.driver.guardCommands(() => this.release(this.driver.deviceGone));
   }
 
   /** @internal */
   release(deviceGone: boolean): void {
     if (this.#closed) return;
+    if (!deviceGone) this.#checkNotInHandler("closing");
     if (!deviceGone) {
       this.disableAll();
       const strategy = this.driver.strategy;
@@ -249,20 +295,25 @@ export class GuestDsa {
    * CMDSTS error 0x41 (invalid interrupt index) for vector 0 or a vector not enabled.
    */
   requestIntHandle(v: number): { err: number; handle: number } {
+    this.#live();
     if (!Number.isInteger(v) || v <= 0 || v >= this.#vdev.vectorCount) return { err: R.CMDSTS_ERR_INVAL_INT_IDX, handle: 0 };
     const s = this.#vdev.state(v);
     if (s.virq === 0) return { err: R.CMDSTS_ERR_INVAL_INT_IDX, handle: 0 };
     return { err: R.CMDSTS_SUCCESS, handle: s.handle };
   }
-  /** MOVDIR64B of a descriptor to the guest WQ's IMS portal (posted). */
+  /** MOVDIR64B of a descriptor to the guest WQ's IMS portal (posted). ENODEV once the virtual device is closed. */
   submit(descriptor: GuestDescriptor): SubmitStatus {
-    if (this.#vdev.closed) return SUBMIT_RETRY;
+    this.#live();
     const bytes = encodeDescriptor(descriptor);
     return this.#vdev.driver.device.submit(R.portalOffset(this.#vdev.wqId, true, true), bytes);
   }
-  /** Writes raw bytes to the guest's portal (for malformed-input tests). */
+  /** Writes raw bytes to the guest's portal (for malformed-input tests). ENODEV once closed. */
   submitRaw(bytes: Uint8Array): SubmitStatus {
+    this.#live();
     return this.#vdev.driver.device.submit(R.portalOffset(this.#vdev.wqId, true, true), bytes);
+  }
+  #live(): void {
+    if (this.#vdev.closed) throw new ImsimError("ENODEV", `virtual device ${this.#vdev.name} is closed`);
   }
   /** The guest's memory. */
   get memory(): Memory {

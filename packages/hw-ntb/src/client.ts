@@ -1,7 +1,15 @@
-import { ImsimError, checkInt, type IrqHandler, type Queue, type QueueIrq } from "@imsim/core";
+import { ImsimError, checkInt, type IrqHandler, type IrqSystem, type Queue, type QueueIrq } from "@imsim/core";
 import type { NtbMsiDesc } from "./ntb-msi.js";
 import type { NtbWriteResult } from "./ntb-device.js";
 import type { NtbTransport } from "./transport.js";
+
+/**
+ * Whether the handler of `virq` is running now: freeing it then is EBUSY in core (free_irq would
+ * wait for itself), so the client refuses before it withdraws or frees anything.
+ */
+function inHandler(system: IrqSystem, virq: number): boolean {
+  return system.irqDesc(virq)?.inProgress === true;
+}
 
 /** Called on the owning host when the peer triggers queue pair `qp`'s interrupt `vector`. */
 export type NtbClientHandler = (qp: number, vector: number, virq: number) => void;
@@ -45,9 +53,10 @@ export class NtbClient {
     this.#queues = new Array<Queue | undefined>(queuePairs).fill(undefined);
   }
 
-  /** @internal Creates the queue pairs and their first interrupts; all or nothing. */
+  /** @internal Creates the queue pairs and their first interrupts, then publishes them together; all or nothing. */
   _start(): void {
     try {
+      const entries: number[] = [];
       for (let qp = 0; qp < this.queuePairs; qp++) {
         const v = this.transport.vectorsPerQp;
         const queue = this.transport.strategy.createQueue({
@@ -55,8 +64,9 @@ export class NtbClient {
           slice: { base: (this.firstQp + qp) * v, count: v },
         });
         this.#queues[qp] = queue;
-        for (let i = 0; i < this.#initialVectors; i++) this.#grow(qp, queue);
+        for (let i = 0; i < this.#initialVectors; i++) entries.push(this.#attach(qp, queue).storeIndex);
       }
+      this.transport._publishAll(entries);
     } catch (e) {
       this.#teardownQueues();
       throw e;
@@ -96,18 +106,31 @@ export class NtbClient {
    * all vectorsPerQp vectors.
    */
   grow(qp: number): QueueIrq {
-    return this.#grow(qp, this.#check(qp));
+    const queue = this.#check(qp);
+    // All or nothing, work counters included: a descriptor the window cannot carry frees the interrupt.
+    return this.transport.ntb.system.atomically(() => {
+      const irq = this.#attach(qp, queue);
+      try {
+        this.transport._publishAll([irq.storeIndex]);
+      } catch (e) {
+        this.#release(qp, queue, irq);
+        throw e;
+      }
+      return irq;
+    });
   }
 
-  #grow(qp: number, queue: Queue): QueueIrq {
+  /** Allocates the lowest free vector of queue pair `qp` and requests its handler (not yet published). */
+  #attach(qp: number, queue: Queue): QueueIrq {
     const strategy = this.transport.strategy;
     const irq = strategy.allocIrq(queue);
-    const handler: IrqHandler | undefined = this.#handler === undefined ? undefined : this.#bind(qp, irq.index);
-    try {
-      this.transport._attach(irq, this.actionName(qp, irq.index), handler);
-    } catch (e) {
-      strategy.freeIrq(queue, irq.index);
-      throw e;
+    if (this.#handler !== undefined) {
+      try {
+        this.transport.ntb.system.requestIrq(irq.virq, this.actionName(qp, irq.index), this.#bind(qp, irq.index));
+      } catch (e) {
+        strategy.freeIrq(queue, irq.index);
+        throw e;
+      }
     }
     return irq;
   }
@@ -122,7 +145,18 @@ export class NtbClient {
     const queue = this.#check(qp);
     const irq = this.transport.strategy.irqs(queue).find((i) => i.index === vector);
     if (!irq) throw new ImsimError("ENOENT", `queue pair ${qp} of client ${this.name} has no vector ${String(vector)}`);
+    if (inHandler(this.transport.ntb.system, irq.virq)) throw new ImsimError("EBUSY", `vector ${vector} of queue pair ${qp} of client ${this.name} cannot be released from its own handler`);
     this.#release(qp, queue, irq);
+  }
+
+  /** @internal Whether the handler of one of the client's interrupts is running now. */
+  _inHandler(): boolean {
+    if (this.#destroyed) return false;
+    const system = this.transport.ntb.system;
+    for (const queue of this.#queues) {
+      if (queue) for (const irq of this.transport.strategy.irqs(queue)) if (inHandler(system, irq.virq)) return true;
+    }
+    return false;
   }
 
   #release(qp: number, queue: Queue, irq: QueueIrq): void {
@@ -177,6 +211,7 @@ export class NtbClient {
   /** Frees every interrupt (descriptors withdrawn first) and destroys the queue pairs. */
   destroy(): void {
     if (this.#destroyed) return;
+    if (this._inHandler()) throw new ImsimError("EBUSY", `client ${this.name} cannot be destroyed from the handler of one of its interrupts`);
     this.#teardownQueues();
     this.#destroyed = true;
     this.transport._clientGone(this);

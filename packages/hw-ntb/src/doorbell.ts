@@ -9,6 +9,10 @@ export type DoorbellEvent = (bits: number) => void;
  * (`ntb_db_set_mask()` / `ntb_db_clear_mask()`); a set, unmasked bit raises the doorbell event.
  * A bit set while masked stays set and raises the event once it is unmasked. At most 31 bits here
  * (real parts: `ntb_db_valid_mask()`).
+ *
+ * Every listener runs even when one throws: with `onListenerError` each error goes there (what an
+ * NtbDevice does, so a peer's ring never fails), without it the first one is rethrown once all
+ * listeners have run.
  */
 export class Doorbell {
   readonly count: number;
@@ -16,6 +20,8 @@ export class Doorbell {
   #bits = 0;
   #mask = 0;
   readonly #listeners: DoorbellEvent[] = [];
+  /** Where listener errors go; set by the NtbDevice that owns the doorbell. */
+  onListenerError: ((error: unknown) => void) | undefined;
 
   constructor(count: number) {
     this.count = checkInt(count, 1, 31, "doorbell count");
@@ -69,6 +75,19 @@ export class Doorbell {
   #fire(): void {
     const active = (this.#bits & ~this.#mask) >>> 0;
     if (active === 0) return;
-    for (const l of [...this.#listeners]) l(active);
+    let failed = false;
+    let first: unknown;
+    for (const l of [...this.#listeners]) {
+      try {
+        l(active);
+      } catch (e) {
+        if (this.onListenerError) this.onListenerError(e);
+        else if (!failed) {
+          failed = true;
+          first = e;
+        }
+      }
+    }
+    if (failed) throw first;
   }
 }

@@ -7,4 +7,5 @@ export * from "./ntb-pair.js";
 export * from "./ntb-msi.js";
 export * from "./transport.js";
 export * from "./client.js";
+export * from "./event-errors.js";
 export * from "./adapter.js";

@@ -74,6 +74,13 @@ export class MemoryWindow {
 
   /** ntb_mw_set_trans(): EINVAL unless the address and size respect the window's alignment and maximum. */
   setTranslation(address: number, size: number): void {
+    this.checkTranslation(address, size);
+    this.#xlat = address;
+    this.#size = size;
+  }
+
+  /** Throws what setTranslation(address, size) would refuse with, changing nothing. */
+  checkTranslation(address: number, size: number): void {
     checkInt(address, 0, MAX_PHYS_ADDR, `translation address of memory window ${this.index}`);
     checkInt(size, 1, this.sizeMax, `translation size of memory window ${this.index} (sizeMax 0x${this.sizeMax.toString(16)})`);
     if (address % this.addrAlign !== 0) {
@@ -82,8 +89,6 @@ export class MemoryWindow {
     if (size % this.sizeAlign !== 0) {
       throw new ImsimError("EINVAL", `memory window ${this.index}: size 0x${size.toString(16)} is not a multiple of 0x${this.sizeAlign.toString(16)}`);
     }
-    this.#xlat = address;
-    this.#size = size;
   }
 
   /** ntb_mw_clear_trans(). */

@@ -1,5 +1,6 @@
-import { ImsimError, type Device, type IrqSystem } from "@imsim/core";
+import { DELIVERED, ImsimError, type Device, type IrqSystem } from "@imsim/core";
 import { MSI_ADDR_BASE } from "@imsim/core";
+import { NtbEventErrorLog } from "./event-errors.js";
 import type { MemoryWindow, MwAlign } from "./memory-window.js";
 import type { ScratchpadBank } from "./scratchpad.js";
 import type { Doorbell, DoorbellEvent } from "./doorbell.js";
@@ -52,6 +53,11 @@ export interface NtbPortStats {
  * a device on the `ntb` bus whose parent is the NTB PCI function (`ntb->pdev`). Clients are not PCI
  * drivers: they reach memory windows, scratchpads, doorbells, the link and the function's
  * interrupts through this object, as through the ntb_dev_ops of a hardware driver.
+ *
+ * What one host does never fails on the other: a write through the window is posted, and the
+ * listeners of link and doorbell events run on the host that has them. An error thrown there (a
+ * listener's, or an `onHandlerError` hook's during a peer's write) is kept in this host's
+ * `eventErrors`; interrupt handlers' own errors are in `system.handlerErrors`, as core keeps them.
  */
 export class NtbDevice {
   readonly system: IrqSystem;
@@ -63,6 +69,8 @@ export class NtbDevice {
   /** Requester id this side's bridge presents on writes coming from the peer (a proxy id). */
   readonly wireRequesterId: number;
   readonly stats: NtbPortStats = { inboundWrites: 0, msiWrites: 0, memoryWrites: 0, dropped: 0 };
+  /** Errors thrown on this host while it handled a link change, a doorbell or a write from the peer. */
+  readonly eventErrors: NtbEventErrorLog;
   #peer: NtbDevice | undefined;
   readonly #windows: MemoryWindow[];
   readonly #apertureBase: number[];
@@ -70,6 +78,8 @@ export class NtbDevice {
   readonly #doorbell: Doorbell;
   readonly #port: NtbLinkPort;
   readonly #linkListeners: LinkEvent[] = [];
+  /** Link events emitted so far: a listener that changes the link again ends the older event's round. */
+  #linkEvents = 0;
   #removed = false;
 
   /** @internal Built by NtbPair. */
@@ -84,6 +94,8 @@ export class NtbDevice {
     this.#spads = parts.spads;
     this.#doorbell = parts.doorbell;
     this.#port = parts.port;
+    this.eventErrors = new NtbEventErrorLog(() => `${this.system.name}/${this.device.name}`);
+    this.#doorbell.onListenerError = (e) => this.eventErrors.record("doorbell", e);
   }
 
   /** @internal */
@@ -131,9 +143,21 @@ export class NtbDevice {
       if (i >= 0) this.#linkListeners.splice(i, 1);
     };
   }
-  /** @internal */
+  /**
+   * @internal Runs every link_event listener; a throwing one is recorded in `eventErrors` and the
+   * others still run. A listener that changes the link itself makes a newer event, which every
+   * listener has seen by the time it returns: the rest of this one would be stale, and is dropped.
+   */
   emitLinkEvent(up: boolean): void {
-    for (const l of [...this.#linkListeners]) l(up);
+    const event = ++this.#linkEvents;
+    for (const l of [...this.#linkListeners]) {
+      if (event !== this.#linkEvents) return;
+      try {
+        l(up);
+      } catch (e) {
+        this.eventErrors.record("link", e);
+      }
+    }
   }
 
   #linkCheck(what: string): void {
@@ -193,6 +217,10 @@ export class NtbDevice {
    * path tests use to forge the requester id.
    */
   inboundWrite(widx: number, offset: number, value: number, requesterId: number, pasid: number): NtbWriteResult {
+    // Integer checks only (hot path). A bad argument is the caller's EINVAL, before anything is counted.
+    if (!Number.isInteger(offset) || requesterId >>> 0 !== requesterId || requesterId > 0xffff || (pasid !== -1 && (pasid >>> 0 !== pasid || pasid > 0xfffff))) {
+      throw this.#badWrite(offset, requesterId, pasid);
+    }
     this.stats.inboundWrites++;
     const w = this.#windows[widx];
     const address = w === undefined ? -1 : w.translate(offset);
@@ -202,10 +230,24 @@ export class NtbDevice {
     }
     if (address >= MSI_ADDR_BASE && address < MSI_ADDR_END) {
       this.stats.msiWrites++;
-      return this.system.msiWrite(address, 0, value >>> 0, requesterId, pasid);
+      try {
+        return this.system.msiWrite(address, 0, value >>> 0, requesterId, pasid);
+      } catch (e) {
+        // Handler errors stay in core; only a throwing onHandlerError hook gets here, once the
+        // interrupt was delivered. The write is posted: its sender never sees this.
+        this.eventErrors.record("msi-write", e);
+        return DELIVERED;
+      }
     }
     this.stats.memoryWrites++;
     return WRITE_MEMORY;
+  }
+
+  #badWrite(offset: number, requesterId: number, pasid: number): ImsimError {
+    return new ImsimError(
+      "EINVAL",
+      `a write through a memory window of ${this.system.name}/${this.device.name} needs an integer offset, a 16-bit requester id and a PASID of -1 or 20 bits, got ${String(offset)}, ${String(requesterId)}, ${String(pasid)}`,
+    );
   }
 
   // ------------------------------------------------------------ scratchpads

@@ -2,6 +2,13 @@ import { ImsimError } from "@imsim/core";
 import { alignDown, roundUp } from "./memory-window.js";
 import type { NtbDevice, NtbWriteResult } from "./ntb-device.js";
 
+/** The MSI window of ntb_msi_setup_mws(): translated [base, base + size), descriptors accepted in [base, end). */
+export interface MsiWindow {
+  base: number;
+  size: number;
+  end: number;
+}
+
 /** First window size ntb_msi_setup_mws() tries: SZ_32K (drivers/ntb/msi.c). */
 export const NTB_MSI_MIN_WINDOW = 0x8000;
 
@@ -56,16 +63,26 @@ export class NtbMsi {
 
   /** ntb_msi_setup_mws() with `firstAddress` = the first interrupt's 64-bit message address. */
   setupMws(firstAddress: number): void {
+    const w = this.plan(firstAddress);
+    this.ntb.mwSetTrans(this.widx, w.base, w.size);
+    this.#base = w.base;
+    this.#end = w.end;
+  }
+
+  /**
+   * The window setupMws(firstAddress) would program, or what it would refuse with (EINVAL):
+   * nothing changes. Lets a caller check every descriptor of an operation before it writes any.
+   */
+  plan(firstAddress: number): MsiWindow {
     const align = this.ntb.mwGetAlign(this.widx);
     const base = alignDown(firstAddress, align.addrAlign);
     let size = roundUp(NTB_MSI_MIN_WINDOW, align.sizeAlign);
     size = Math.max(size, align.sizeMax);
-    this.ntb.mwSetTrans(this.widx, base, size);
-    this.#base = base;
+    this.ntb.window(this.widx).checkTranslation(base, size);
     // end_addr = addr + mw_min_size, and mw_min_size starts at SZ_32K and only ever takes a smaller
     // mw_size, which max() above never produces: descriptors are accepted in the first 32 KiB only,
     // however large the translated window is (drivers/ntb/msi.c ntb_msi_setup_mws).
-    this.#end = base + Math.min(NTB_MSI_MIN_WINDOW, size);
+    return { base, size, end: base + Math.min(NTB_MSI_MIN_WINDOW, size) };
   }
 
   /** ntb_msi_clear_mws(). */
@@ -78,14 +95,19 @@ export class NtbMsi {
   /** ntb_msi_set_desc(): fills `out` from a message; EINVAL when the address is outside the window. */
   descOf(addressLo: number, addressHi: number, data: number, out: NtbMsiDesc): NtbMsiDesc {
     if (!this.ready) throw new ImsimError("EINVAL", `MSI window of ${this.ntb.name} is not set up (link down or no interrupt yet)`);
+    return this.descIn(this.#base, this.#end, addressLo, addressHi, data, out);
+  }
+
+  /** descOf against window [base, end) (one from `plan`), whether or not it is programmed yet. */
+  descIn(base: number, end: number, addressLo: number, addressHi: number, data: number, out: NtbMsiDesc): NtbMsiDesc {
     const address = (addressHi >>> 0) * 2 ** 32 + (addressLo >>> 0);
-    if (address < this.#base || address >= this.#end) {
+    if (address < base || address >= end) {
       throw new ImsimError(
         "EINVAL",
-        `MSI address 0x${address.toString(16)} is not within the memory window [0x${this.#base.toString(16)}, 0x${this.#end.toString(16)}) of ${this.ntb.system.name}/${this.ntb.name} (Linux: EFAULT)`,
+        `MSI address 0x${address.toString(16)} is not within the memory window [0x${base.toString(16)}, 0x${end.toString(16)}) of ${this.ntb.system.name}/${this.ntb.name} (Linux: EFAULT)`,
       );
     }
-    out.addrOffset = address - this.#base;
+    out.addrOffset = address - base;
     out.data = data >>> 0;
     return out;
   }

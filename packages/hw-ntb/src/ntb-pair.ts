@@ -1,4 +1,4 @@
-import { ImsimError, checkInt, createSystem, describe, parseBdf, requesterIdOf, type IrqSystem, type Device } from "@imsim/core";
+import { ImsimError, checkInt, createSystem, describe, parseBdf, requesterIdOf, type HandlerErrorRecord, type IrqSystem, type Device } from "@imsim/core";
 import { DEFAULT_MW_ALIGN, MemoryWindow, type MwAlign } from "./memory-window.js";
 import { ScratchpadBank } from "./scratchpad.js";
 import { Doorbell } from "./doorbell.js";
@@ -28,6 +28,8 @@ export interface NtbHostOptions {
   msixVectors?: number;
   /** Extra PCI_IRQ_VIRTUAL vectors beyond the table, default 0. */
   virtualVectors?: number;
+  /** The host system's `onHandlerError` (createSystem): where its interrupt handlers' errors go. */
+  onHandlerError?: (record: HandlerErrorRecord) => void;
 }
 
 export interface NtbPairOptions {
@@ -68,6 +70,8 @@ export class NtbPair {
   #connected: boolean;
   readonly #enabled = new Set<NtbDevice>();
   #up = false;
+  /** Link changes so far: one made from inside a listener supersedes the one being reported. */
+  #changes = 0;
   #disposed = false;
 
   constructor(options: NtbPairOptions = {}) {
@@ -106,6 +110,7 @@ export class NtbPair {
       name: o.name ?? d.name,
       ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
       ...(o.interruptRemapping !== undefined ? { interruptRemapping: o.interruptRemapping } : {}),
+      ...(o.onHandlerError !== undefined ? { onHandlerError: o.onHandlerError } : {}),
     });
     const bdf = o.bdf ?? d.bdf;
     const pci = parseBdf(bdf);
@@ -173,9 +178,12 @@ export class NtbPair {
     const up = this.#connected && !this.#disposed && this.#enabled.has(this.a) && this.#enabled.has(this.b) && !this.a.removed && !this.b.removed;
     if (up === this.#up) return;
     this.#up = up;
+    const change = ++this.#changes;
     // Both ports see the change; A's clients run first (a fixed order keeps runs reproducible).
+    // Listener errors stay on their host (NtbDevice.eventErrors): B always hears of the change. If
+    // a listener on A changed the link again, both sides have heard of that newer change already.
     this.a.emitLinkEvent(up);
-    this.b.emitLinkEvent(up);
+    if (change === this.#changes) this.b.emitLinkEvent(up);
   }
 
   /** Takes the link down for good and removes both NTB functions (and everything under them). */

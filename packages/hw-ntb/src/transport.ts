@@ -1,4 +1,4 @@
-import { ImsimError, checkInt, type ImsStrategy, type IrqHandler, type QueueIrq, type StrategyFactory, type StrategyOptions } from "@imsim/core";
+import { ImsimError, checkInt, type ImsStrategy, type StrategyFactory, type StrategyOptions } from "@imsim/core";
 import { NtbMsi, type NtbMsiDesc } from "./ntb-msi.js";
 import { WRITE_DEFERRED, type NtbDevice, type NtbWriteResult } from "./ntb-device.js";
 import { NtbClient, type NtbClientOptions } from "./client.js";
@@ -154,8 +154,18 @@ export class NtbTransport {
 
   // ------------------------------------------------------------ clients and queue pairs
 
-  /** Registers a client with `queuePairs` queue pairs (the lowest free contiguous numbers). Both hosts register the same clients in the same order. */
+  /**
+   * Registers a client with `queuePairs` queue pairs (the lowest free contiguous numbers). Both
+   * hosts register the same clients in the same order. All or nothing: the interrupts are
+   * allocated and their descriptors checked against the MSI window before any is published (one
+   * ring of the peer's doorbell for all), so a failure leaves the scratchpads, the window, the peer,
+   * the strategy and the system's work counters as they were.
+   */
   createClient(name: string, options: NtbClientOptions): NtbClient {
+    return this.ntb.system.atomically(() => this.#createClient(name, options));
+  }
+
+  #createClient(name: string, options: NtbClientOptions): NtbClient {
     this.#live();
     if (typeof name !== "string" || !/^[A-Za-z0-9_.-]{1,20}$/.test(name)) throw new ImsimError("EINVAL", `client name must be 1-20 characters of [A-Za-z0-9_.-], got ${JSON.stringify(name)}`);
     if (this.#clients.has(name)) throw new ImsimError("EEXIST", `client ${name} already exists on ${this.ntb.system.name}`);
@@ -196,15 +206,10 @@ export class NtbTransport {
     this.#clients.delete(client.name);
   }
 
-  /** @internal Requests the handler and publishes the descriptor of one interrupt; all or nothing. */
-  _attach(irq: QueueIrq, action: string, handler: IrqHandler | undefined): void {
-    if (handler) this.ntb.system.requestIrq(irq.virq, action, handler);
-    try {
-      this.publish(irq.storeIndex);
-    } catch (e) {
-      if (handler) this.ntb.system.freeIrq(irq.virq, action);
-      throw e;
-    }
+  /** @internal Publishes the descriptors of a client's new interrupts, all or none (see #publish). */
+  _publishAll(entries: readonly number[]): void {
+    this.#live();
+    this.#publish(entries);
   }
 
   // ------------------------------------------------------------ local descriptors
@@ -222,16 +227,33 @@ export class NtbTransport {
   publish(entry: number): void {
     this.#live();
     checkInt(entry, 0, this.#registered.length - 1, `MSI-X entry of ${this.ntb.pciFunction.name}`);
+    this.#publish([entry]);
+  }
+
+  /**
+   * Registers and (link up) publishes `entries`, all or none: every descriptor is checked against
+   * the MSI window it will have (set up from the first entry's address when it is not yet) before
+   * the window or any scratchpad is written; then the peer's doorbell rings once.
+   */
+  #publish(entries: readonly number[]): void {
     const store = this.ntb.store;
-    if (store.addressLo(entry) === 0 && store.addressHi(entry) === 0) throw new ImsimError("ENOENT", `MSI-X entry ${entry} of ${this.ntb.pciFunction.name} holds no interrupt`);
+    for (const entry of entries) {
+      if (store.addressLo(entry) === 0 && store.addressHi(entry) === 0) throw new ImsimError("ENOENT", `MSI-X entry ${entry} of ${this.ntb.pciFunction.name} holds no interrupt`);
+    }
+    if (entries.length === 0) return;
     if (!this.ntb.linkIsUp) {
-      this.#registered[entry] = 1;
+      for (const entry of entries) this.#registered[entry] = 1;
       return;
     }
-    if (!this.msi.ready) this.msi.setupMws(this.#address(entry));
-    this.#writeDesc(entry);
-    this.#registered[entry] = 1;
-    this.stats.published++;
+    const setup = !this.msi.ready;
+    const window = setup ? this.msi.plan(this.#address(entries[0]!)) : { base: this.msi.base, end: this.msi.end };
+    for (const entry of entries) this.msi.descIn(window.base, window.end, store.addressLo(entry), store.addressHi(entry), store.data(entry), this.#scratch);
+    if (setup) this.msi.setupMws(this.#address(entries[0]!));
+    for (const entry of entries) {
+      this.#writeDesc(entry);
+      this.#registered[entry] = 1;
+      this.stats.published++;
+    }
     this.#ringPeer();
   }
 
@@ -258,7 +280,8 @@ export class NtbTransport {
 
   #withdraw(entry: number): void {
     this.stats.withdrawn++;
-    if (this.#dead) return;
+    // While the link is down the scratchpads are zeroed and nobody reads them; link up rewrites every slot.
+    if (this.#dead || !this.ntb.linkIsUp) return;
     this.ntb.spadWrite(this.spadOffset + 2 * entry, DESC_INVALID);
     this.ntb.spadWrite(this.spadOffset + 2 * entry + 1, 0);
     this.#ringPeer();
@@ -294,8 +317,12 @@ export class NtbTransport {
 
   // ------------------------------------------------------------ link and doorbell events
 
+  /**
+   * Link up (ntb_transport_link_work). Ringing the peer can run this host's interrupt handlers (the
+   * peer issues its posted triggers), and they may take the link down again: #refreshPeer checks.
+   */
   #linkUp(): void {
-    if (this.#dead || this.#disposed) return;
+    if (this.#dead || this.#disposed || !this.ntb.linkIsUp) return;
     const ntb = this.ntb;
     // ntb_transport_link_work sends its header to the peer's scratchpads (data windows only).
     ntb.peerSpadWrite(SPAD_NUM_MWS, ntb.mwCount - 1);
@@ -378,7 +405,11 @@ export class NtbTransport {
    */
   triggerSlot(slot: number): NtbWriteResult {
     if (this.#dead || !this.ntb.linkIsUp) throw this.#noLink(slot);
-    if (this.#peerStale) this.#refreshPeer();
+    if (this.#peerStale) {
+      // Reading the peer's descriptors issues posted triggers, whose handlers may take the link down.
+      this.#refreshPeer();
+      if (!this.ntb.linkIsUp) throw this.#noLink(slot);
+    }
     if (this.#peerValid[slot] !== 1) throw this.#noDesc(slot);
     return this.msi.peerTrigger(this.#peerOffset[slot]!, this.#peerData[slot]!);
   }
@@ -420,6 +451,9 @@ export class NtbTransport {
    */
   dispose(): void {
     if (this.#disposed) return;
+    if (!this.#dead && this.clients().some((c) => c._inHandler())) {
+      throw new ImsimError("EBUSY", `NTB transport of ${this.ntb.system.name}/${this.ntb.name} cannot be disposed from the handler of one of its clients' interrupts`);
+    }
     if (!this.#dead) {
       for (const c of [...this.#clients.values()]) c.destroy();
       this.strategy.dispose();

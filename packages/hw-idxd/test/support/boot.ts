@@ -1,4 +1,4 @@
-import { createSystem, type IrqSystem, type StrategyFactory } from "@imsim/core";
+import { createSystem, type HandlerErrorRecord, type IrqSystem, type StrategyFactory } from "@imsim/core";
 import { createStrategy as subdevice } from "@imsim/strategy-subdevice";
 import { createStrategy as flat } from "@imsim/strategy-flat";
 import { IdxdDevice, IdxdDriver, Memory, type IdxdDeviceOptions, type IdxdDriverOptions } from "../../src/index.js";
@@ -18,9 +18,19 @@ export interface Booted {
 /** A system with one DSA, its driver probed with `strategy`. */
 export function boot(
   strategy: StrategyFactory = flat,
-  options: { ir?: boolean; cpus?: number; device?: Partial<Omit<IdxdDeviceOptions, "memory">>; driver?: Partial<IdxdDriverOptions> } = {},
+  options: {
+    ir?: boolean;
+    cpus?: number;
+    device?: Partial<Omit<IdxdDeviceOptions, "memory">>;
+    driver?: Partial<IdxdDriverOptions>;
+    onHandlerError?: (record: HandlerErrorRecord) => void;
+  } = {},
 ): Booted {
-  const system = createSystem({ cpus: options.cpus ?? 4, interruptRemapping: options.ir ?? true });
+  const system = createSystem({
+    cpus: options.cpus ?? 4,
+    interruptRemapping: options.ir ?? true,
+    ...(options.onHandlerError ? { onHandlerError: options.onHandlerError } : {}),
+  });
   const memory = new Memory(1 << 24, "host memory");
   const device = new IdxdDevice(system, { ...(options.device ?? {}), memory });
   const driver = IdxdDriver.probe(device, { strategy, ...(options.driver ?? {}) });
@@ -45,4 +55,44 @@ export function pattern(n: number, seed = 1): Uint8Array {
     out[i] = x & 0xff;
   }
   return out;
+}
+
+/**
+ * Everything a failed operation must leave as it was, read through public interfaces: every BAR0
+ * register (capabilities, GENCFG, CMD, CMDSTS, SWERR, MSIXPERM, GRPCFG, WQCFG, the IMS table), the
+ * MSI-X table and the pending bits of both tables, the device's queues and statistics, the
+ * strategy's queues and footprint, and the system's resources and work counters.
+ */
+export function deviceState(b: Booted): unknown {
+  const { device, driver, system } = b;
+  return {
+    ...registerState(b),
+    wqs: Array.from({ length: device.caps.numWqs }, (_, w) => [device.wqEnabled(w), device.occupancy(w)]),
+    deviceStats: { ...device.stats },
+    boundPasids: device.boundPasids,
+    queues: driver.strategy.queues().map((q) => q.name),
+    footprint: driver.strategy.footprint(),
+    snapshot: system.snapshot(),
+    work: workCounters(system),
+  };
+}
+
+/** `system.stats` without the delivery outcomes (delivered, held, faulted, spurious): the work counters. */
+export function workCounters(system: IrqSystem): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(system.stats)) if (!["delivered", "held", "faulted", "spurious"].includes(k)) out[k] = v;
+  return out;
+}
+
+/** BAR0 read dword by dword, the MSI-X table and both tables' pending bits. */
+export function registerState(b: Booted): { bar0: number[]; msix: unknown[]; imsPending: boolean[] } {
+  const { device } = b;
+  const bar0: number[] = [];
+  for (let off = 0; off < device.size; off += 4) bar0.push(device.read(off, 4));
+  const table = (store: typeof device.msix) => Array.from({ length: store.size }, (_, i) => [store.addressLo(i), store.addressHi(i), store.data(i), store.isMasked(i), store.isPending(i), store.pasid(i)]);
+  return {
+    bar0,
+    msix: table(device.msix),
+    imsPending: device.ims ? Array.from({ length: device.ims.size }, (_, i) => device.ims!.isPending(i)) : [],
+  };
 }

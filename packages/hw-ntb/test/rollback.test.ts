@@ -1,0 +1,117 @@
+import { describe, expect, test } from "vitest";
+import { DELIVERED, isImsimError, type FaultPoint, type StrategyFactory } from "@imsim/core";
+import { createStrategy as subdevice } from "@imsim/strategy-subdevice";
+import { createStrategy as flat } from "@imsim/strategy-flat";
+import { NtbTransport, createNtbPair, type NtbTransportOptions } from "../src/index.js";
+import { code } from "./support/error-code.js";
+import { countRings, pairState } from "./support/pair-state.js";
+
+// A failed createClient, grow or publish leaves both hosts exactly as they were: scratchpads, the
+// MSI window, doorbells (no ring of the peer), MSI-X entries, transport and port statistics,
+// resources and the system's work counters (see pairState).
+
+function setup(factory: StrategyFactory, ir: boolean, options: NtbTransportOptions = {}, cpus = 4) {
+  const pair = createNtbPair({ a: { interruptRemapping: ir, cpus }, b: { interruptRemapping: ir, cpus } });
+  const ta = new NtbTransport(pair.a, factory, { vectorsPerQp: 4, ...options });
+  const tb = new NtbTransport(pair.b, factory, { vectorsPerQp: 4 });
+  const rings = countRings(pair);
+  const state = () => pairState(pair, ta, tb, rings);
+  return { pair, ta, tb, state };
+}
+
+/** Arms `point` at step 0, 1, 2, … of `call` until it succeeds; each failure must be EIO and leave `state()` as it was. */
+function failAtEveryStep<T>(s: ReturnType<typeof setup>, point: FaultPoint, call: () => T): { result: T; failures: number } {
+  const system = s.pair.a.system;
+  for (let nth = 0; nth < 64; nth++) {
+    const before = s.state();
+    system.injectFault(point, nth);
+    let result: T | undefined;
+    let error: unknown;
+    let ok = false;
+    try {
+      result = call();
+      ok = true;
+    } catch (e) {
+      error = e;
+    } finally {
+      system.clearInjectedFaults();
+    }
+    if (ok) return { result: result as T, failures: nth };
+    expect(isImsimError(error, "EIO"), `step ${nth}: ${String(error)}`).toBe(true);
+    expect(s.state(), `state after a ${point} failure at step ${nth}`).toEqual(before);
+  }
+  throw new Error(`still failing with a ${point} failure at step 64`);
+}
+
+for (const [name, factory] of [["subdevice", subdevice], ["flat", flat]] as const) {
+  for (const ir of [true, false]) {
+    const points: FaultPoint[] = ir ? ["store-write", "vector-alloc", "irte-alloc"] : ["store-write", "vector-alloc"];
+    describe(`failed NTB operations change nothing on either host (${name}, remapping ${ir ? "on" : "off"})`, () => {
+      test.each(points)("createClient with a %s failure at every step: no descriptor, no ring, no counter moves; then the client works", (point) => {
+        const s = setup(factory, ir);
+        // Both hosts register the same clients in the same order.
+        s.tb.createClient("perf", { queuePairs: 1 });
+        s.tb.createClient("net", { queuePairs: 2, vectors: 2 });
+        s.ta.createClient("perf", { queuePairs: 1 });
+        const hits: string[] = [];
+        const { failures } = failAtEveryStep(s, point, () => s.ta.createClient("net", { queuePairs: 2, vectors: 2, handler: (qp, v) => hits.push(`${qp}.${v}`) }));
+        expect(failures).toBeGreaterThanOrEqual(4);
+        expect(s.tb.client("net").trigger(1, 1)).toBe(DELIVERED);
+        expect(hits).toEqual(["1.1"]);
+      });
+
+      test.each(points)("grow with a %s failure at every step leaves both hosts as they were", (point) => {
+        const s = setup(factory, ir);
+        s.tb.createClient("net", { queuePairs: 2 });
+        const hits: string[] = [];
+        const net = s.ta.createClient("net", { queuePairs: 2, handler: (qp, v) => hits.push(`${qp}.${v}`) });
+        const { result: irq, failures } = failAtEveryStep(s, point, () => net.grow(1));
+        expect(failures).toBeGreaterThanOrEqual(1);
+        expect(irq.index).toBe(1);
+        expect(s.tb.client("net").trigger(1, 1)).toBe(DELIVERED);
+        expect(hits).toEqual(["1.1"]);
+      });
+
+      test("createClient while the link is down, with a store-write failure at every step, leaves the zeroed scratchpads alone", () => {
+        const s = setup(factory, ir);
+        s.pair.disconnect();
+        let hits = 0;
+        const { failures } = failAtEveryStep(s, "store-write", () => s.ta.createClient("net", { queuePairs: 2, vectors: 2, handler: () => hits++ }));
+        expect(failures).toBeGreaterThanOrEqual(4);
+        s.tb.createClient("net", { queuePairs: 2, vectors: 2 });
+        s.pair.connect();
+        expect(s.tb.client("net").trigger(1, 1)).toBe(DELIVERED);
+        expect(hits).toBe(1);
+      });
+    });
+  }
+
+  describe(`descriptors outside the MSI window are refused before anything is written (${name}, no remapping, 16 CPUs)`, () => {
+    // Without remapping the message address names the APIC id; ntb_msi's window takes the first
+    // 32 KiB above 0xFEE00000, so an interrupt on CPU 8 or above cannot be published (EINVAL).
+    test("the first client of a transport, on CPU 8: EINVAL, and the MSI window stays unprogrammed", () => {
+      const s = setup(factory, false, { strategyOptions: { affinity: 1 << 8 } }, 16);
+      s.tb.createClient("net", { queuePairs: 1 });
+      const before = s.state();
+      expect(code(() => s.ta.createClient("net", { queuePairs: 1, vectors: 2 }))).toBe("EINVAL");
+      expect(s.state()).toEqual(before);
+      expect(s.pair.a.window(1).translated).toBe(false);
+      expect(s.ta.clients()).toEqual([]);
+    });
+
+    test("grow and createClient landing on CPU 8 next to a published client on CPU 0: EINVAL, both hosts as they were", () => {
+      const s = setup(factory, false, { strategyOptions: { affinity: (1 << 8) | 1 } }, 16);
+      s.tb.createClient("net", { queuePairs: 1 });
+      s.tb.createClient("perf", { queuePairs: 1 });
+      const net = s.ta.createClient("net", { queuePairs: 1, handler: () => {} });
+      expect(s.pair.a.window(1).translated).toBe(true);
+      const before = s.state();
+      // The least-loaded CPU of {0, 8} is 8 now.
+      expect(code(() => net.grow(0))).toBe("EINVAL");
+      expect(s.state()).toEqual(before);
+      expect(code(() => s.ta.createClient("perf", { queuePairs: 1 }))).toBe("EINVAL");
+      expect(s.state()).toEqual(before);
+      expect(s.tb.client("net").trigger(0, 0)).toBe(DELIVERED);
+    });
+  });
+}
