@@ -41,7 +41,7 @@ export interface IrqSystemOptions {
   iommus?: number;
   /** The IOMMUs are virtual (VT-d caching mode, a guest's vIOMMU): "vIR-" parents without PCI/IMS. */
   virtualIommu?: boolean;
-  /** Entries per remapping table, default 65536 (the VT-d maximum). */
+  /** Entries per remapping table (64-65536), default 65536 (the VT-d maximum). */
   irteCount?: number;
   /** Highest virq + 1, default 2^20. */
   maxVirqs?: number;
@@ -134,7 +134,8 @@ export class IrqSystem {
     const virtualIommu = options.virtualIommu ?? false;
     if (typeof virtualIommu !== "boolean") throw new ImsimError("EINVAL", `virtualIommu must be a boolean, got ${describe(virtualIommu)}`);
     const iommus = checkInt(options.iommus ?? 1, 1, 16, "IOMMU count");
-    const irteCount = checkInt(options.irteCount ?? IRTE_MAX, 1, IRTE_MAX, "irteCount");
+    // The host's own interrupts (the IO-APIC's legacy lines) take IRTEs at boot.
+    const irteCount = checkInt(options.irteCount ?? IRTE_MAX, 64, IRTE_MAX, "irteCount");
     const name = options.name ?? "host";
     if (typeof name !== "string" || !SYSTEM_NAME.test(name)) throw new ImsimError("EINVAL", `system name must be 1-32 characters of [A-Za-z0-9_.:-], got ${describe(name)}`);
     if (options.onHandlerError !== undefined && typeof options.onHandlerError !== "function") {
@@ -432,7 +433,7 @@ export class IrqSystem {
   }
 
   #irq(virq: unknown): IrqDesc {
-    checkInt(virq, 1, this.irqs.limit - 1, "virq");
+    checkInt(virq, 0, this.irqs.limit - 1, "virq");
     const irq = this.#ctx.descs.get(virq as number);
     if (!irq) throw new ImsimError("ENOENT", `virq ${virq} is not allocated in ${this.name}`);
     return irq;

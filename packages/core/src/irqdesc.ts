@@ -171,7 +171,7 @@ export class IrqSpace {
     return this.#nrIrqs;
   }
   isAllocated(virq: number): boolean {
-    return virq > 0 && virq < this.#used.length && this.#used[virq] === 1;
+    return virq >= 0 && virq < this.#used.length && this.#used[virq] === 1;
   }
 
   #grow(to: number): void {

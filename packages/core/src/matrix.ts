@@ -269,6 +269,20 @@ export class IrqMatrix {
     }
   }
 
+  /** The exact reverse of free(): an undo puts a freed vector back with the counts it had. */
+  reclaim(cpu: number, vector: number, managed: boolean): void {
+    const at = cpu * this.matrixBits + vector;
+    if (this.#allocMap[at] === 1) throw new ImsimError("EBUSY", `vector ${vector} of CPU${cpu} is allocated again`);
+    this.#allocMap[at] = 1;
+    this.#allocated[cpu]!++;
+    if (managed) this.#managedAllocated[cpu]!++;
+    if (this.#online[cpu] === 1) this.#totalAllocated++;
+    if (!managed) {
+      this.#available[cpu]!--;
+      if (this.#online[cpu] === 1) this.#globalAvailable--;
+    }
+  }
+
   /** irq_matrix_available(cpudown): vectors available on the online CPUs, minus `cpu`'s when it goes down. */
   availableWithout(cpu: number): number {
     return this.#globalAvailable - (this.#online[cpu] === 1 ? this.#available[cpu]! : 0);

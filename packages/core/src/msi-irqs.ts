@@ -179,11 +179,17 @@ export class MsiIrqs implements MsiEnv {
       // msi_domain_set_affinity: the message changes unless a level below did everything (remapping).
       setAffinity: (data, mask, force) => {
         const parent = data.parent!;
+        const undo = this.#ctx.vector.checkpoint(data.desc);
         const ret = parent.domain.ops.setAffinity!(parent, mask, force);
         if (ret !== IRQ_SET_MASK_OK_DONE && data.desc.activated) {
           const msg = { addressLo: 0, addressHi: 0, data: 0 };
           composeMsg(data, msg);
-          domain.chip.writeMsiMsg!(data, msg);
+          try {
+            domain.chip.writeMsiMsg!(data, msg);
+          } catch (e) {
+            undo(); // the vector goes back where the message still points
+            throw e;
+          }
         }
         return ret;
       },

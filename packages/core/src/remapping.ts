@@ -20,7 +20,7 @@ import {
   type IrqData,
 } from "./irqdomain.js";
 import type { IrqDesc } from "./irqdesc.js";
-import { composeRemappable, type MsiMsg } from "./msi-message.js";
+import { composeRemappable } from "./msi-message.js";
 import { MSI_FLAG_PCI_IMS, X86_VECTOR_MSI_FLAGS_SUPPORTED, MSI_FLAG_MULTI_PCI_MSI } from "./msi-flags.js";
 import { apicDataOf, type VectorDomain } from "./vector.js";
 

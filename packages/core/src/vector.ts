@@ -350,6 +350,47 @@ export class VectorDomain {
     return IRQ_SET_MASK_OK;
   }
 
+  /**
+   * A checkpoint of `desc`'s vector state: the returned function puts back exactly what a move
+   * changed (the new vector freed, an old one freed at once because its CPU was offline taken back),
+   * for a caller whose next step failed (an injected message-write failure; the kernel cannot fail there).
+   */
+  checkpoint(desc: IrqDesc): () => void {
+    const apicd = apicDataOf(desc);
+    if (!apicd) return () => undefined;
+    const before = { ...apicd };
+    const effective = { cpu: desc.effectiveCpu, mask: desc.effectiveMask };
+    const held = (cpu: number, vector: number) => vector !== 0 && vector !== MANAGED_IRQ_SHUTDOWN_VECTOR && this.#vectorIrq[cpu * NR_VECTORS + vector] === desc.virq;
+    return () => {
+      const managed = desc.managed;
+      const keep = new Set([`${before.cpu}:${before.vector}`, `${before.prevCpu}:${before.prevVector}`]);
+      for (const [cpu, vector] of [
+        [apicd.cpu, apicd.vector],
+        [apicd.prevCpu, apicd.prevVector],
+      ] as const) {
+        if (held(cpu, vector) && !keep.has(`${cpu}:${vector}`)) {
+          this.#vectorIrq[cpu * NR_VECTORS + vector] = 0;
+          this.matrix.free(cpu, vector, managed);
+        }
+      }
+      for (const [cpu, vector] of [
+        [before.cpu, before.vector],
+        [before.prevCpu, before.prevVector],
+      ] as const) {
+        if (vector !== 0 && vector !== MANAGED_IRQ_SHUTDOWN_VECTOR && !held(cpu, vector)) {
+          this.matrix.reclaim(cpu, vector, managed);
+          this.#vectorIrq[cpu * NR_VECTORS + vector] = desc.virq;
+        }
+      }
+      if (apicd.cleanupPending && !before.cleanupPending) this.#cleanup[apicd.prevCpu]!.delete(apicd);
+      if (before.cleanupPending && !apicd.cleanupPending) this.#cleanup[before.prevCpu]!.add(apicd);
+      Object.assign(apicd, before);
+      desc.effectiveCpu = effective.cpu;
+      desc.effectiveMask = effective.mask;
+      this.#env.invalidateRoutes();
+    };
+  }
+
   /** x86_vector_msi_compose_msg: the compatibility format to the target's APIC id (= CPU number here). */
   #compose(data: IrqData, msg: MsiMsg): void {
     const apicd = data.chipData as ApicData;

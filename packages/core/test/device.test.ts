@@ -5,12 +5,12 @@ import { expectCode } from "./support/helpers.js";
 describe("device tree", () => {
   it("a PCI function is named by its address and carries its requester id and DMA aliases", () => {
     const sys = createSystem();
-    const dev = sys.addPciDevice({ bdf: "0000:6A:01.0", dmaAliases: [0x0301, 0x0302] });
+    const dev = sys.addPciDevice({ bdf: "0000:6A:01.0", dmaAliases: [0x6a01, 0x6a02] });
     expect(dev).toBeInstanceOf(Device);
     expect(dev.name).toBe("0000:6a:01.0");
     expect(dev.bus).toBe("pci");
     expect(dev.requesterId).toBe(0x6a08);
-    expect(dev.dmaAliases).toEqual([0x0301, 0x0302]);
+    expect(dev.dmaAliases).toEqual([0x6a01, 0x6a02]);
     expect(Object.isFrozen(dev.dmaAliases)).toBe(true);
     expect(dev.pciFunction).toBe(dev);
     expect(dev.sysfsPath).toBe("/sys/devices/pci0000:6a/0000:6a:01.0");

@@ -16,7 +16,7 @@ describe("errors across the dual ESM/CJS build", () => {
 
     let fromCjs: unknown;
     try {
-      cjs.createSystem({ cpus: 99 });
+      cjs.createSystem({ cpus: 99999 });
     } catch (e) {
       fromCjs = e;
     }

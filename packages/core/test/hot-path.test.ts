@@ -30,7 +30,7 @@ describe.each([false, true])("delivery allocates nothing per interrupt (interrup
   const system = createSystem({ cpus: 4, interruptRemapping: ir });
   const dev = system.addPciDevice({ bdf: "0000:6a:01.0" });
   const store = new Entry16Store({ chipName: "IMS", size: 64, requesterId: dev.requesterId, pasid: true });
-  const domain = system.createMsiDomain(dev, { domainId: MSI_SECONDARY_DOMAIN, store, kind: "ims" });
+  const domain = system.createMsiDomain(dev, ir ? { domainId: MSI_SECONDARY_DOMAIN, store, kind: "ims" } : { domainId: 0, store, kind: "msix" });
   const hits = new Uint32Array(64);
   for (const m of domain.allocRange(0, 31)) system.requestIrq(m.virq, "hot", (_virq, id) => hits[id as number]!++, m.index);
   const lo = Int32Array.from({ length: 32 }, (_, i) => store.addressLo(i));

@@ -7,7 +7,6 @@ import {
   SPURIOUS,
   StoreSlice,
   composeCompat,
-  composeRemappable,
   createMsixTable,
   createSystem,
   decodeCompat,
@@ -31,7 +30,7 @@ describe("requestIrq / freeIrq", () => {
     expect(Array.from(irq.counts)).toEqual([0, 1]);
     expect(irq.total).toBe(1);
     expect(sys.stats.delivered).toBe(1);
-    expect(sys.snapshot().actions).toBe(1);
+    expect(sys.snapshot().actions - sys.bootSnapshot.actions).toBe(1);
   });
 
   it("runs every action of a shared interrupt and counts the interrupt once", () => {
@@ -64,7 +63,7 @@ describe("requestIrq / freeIrq", () => {
     expect(sys.irqDesc(virq)!.started).toBe(false);
     expect(sys.raise(store, 0)).toBe(HELD);
     expect(h.calls).toEqual([]);
-    expect(sys.snapshot().actions).toBe(0);
+    expect(sys.snapshot().actions).toBe(sys.bootSnapshot.actions);
   });
 
   it("validates requests: ENOENT unknown virq or action, EINVAL bad arguments, EBUSY duplicate name", () => {
@@ -73,7 +72,7 @@ describe("requestIrq / freeIrq", () => {
     const { virq } = domain.allocAt(0);
     const noop = () => {};
     expectCode(() => sys.requestIrq(virq + 1, "x", noop), "ENOENT");
-    expectCode(() => sys.requestIrq(0, "x", noop), "EINVAL");
+    expectCode(() => sys.requestIrq(-1, "x", noop), "EINVAL");
     expectCode(() => sys.requestIrq(1.5, "x", noop), "EINVAL");
     expectCode(() => sys.requestIrq(virq, "", noop), "EINVAL");
     expectCode(() => sys.requestIrq(virq, "x".repeat(65), noop), "EINVAL");
@@ -113,8 +112,10 @@ describe("disable / enable and held interrupts", () => {
     sys.requestIrq(virq, "q", h.handler);
     sys.disableIrq(virq);
     sys.disableIrq(virq);
-    expect(store.isMasked(0)).toBe(true);
+    // Lazy disable: the entry is masked by the first interrupt that arrives while disabled.
+    expect(store.isMasked(0)).toBe(false);
     expect(sys.raise(store, 0)).toBe(HELD);
+    expect(store.isMasked(0)).toBe(true);
     sys.enableIrq(virq);
     expect(sys.irqDesc(virq)!.depth).toBe(1);
     expect(store.isMasked(0)).toBe(true);
@@ -212,40 +213,37 @@ describe("CPU hotplug", () => {
   }
 
   for (const ir of [false, true]) {
-    it(`offline moves the CPU's interrupts to other CPUs with a new vector and a re-written message${ir ? " (IRTE under remapping)" : ""}, none lost`, () => {
+    it(`offline moves the CPU's interrupts to other CPUs with a new vector${ir ? " (only the IRTE changes under remapping)" : " and a re-written message"}, none lost`, () => {
       const { sys, store, domain, maps, handlers } = loaded(ir);
       const onCpu1 = maps.filter((m) => sys.irqDesc(m.virq)!.effectiveCpu === 1);
-      expect(onCpu1.length).toBe(3);
+      expect(onCpu1.length).toBeGreaterThan(1);
       // One of them is disabled with a raise held across the move.
       const held = onCpu1[0]!;
       sys.disableIrq(held.virq);
       expect(sys.raise(store, held.index)).toBe(HELD);
-      const before = new Map(maps.map((m) => [m.virq, { ...sys.irqDesc(m.virq)!, writes: domain.desc(m.index)!.writes, lo: store.addressLo(m.index), data: store.data(m.index) }]));
+      const before = new Map(maps.map((m) => [m.virq, { cpu: sys.irqDesc(m.virq)!.effectiveCpu, vector: sys.irqDesc(m.virq)!.vector, writes: domain.desc(m.index)!.writes, lo: store.addressLo(m.index) }]));
       sys.setCpuOnline(1, false);
       expect(sys.isCpuOnline(1)).toBe(false);
-      expect(sys.matrix.allocatedOn(1)).toBe(0);
-      expect(sys.matrix.vectorsOf(1)).toEqual([]);
+      expect(sys.matrix.counts(1).online).toBe(false);
       for (const m of maps) {
         const irq = sys.irqDesc(m.virq)!;
         const old = before.get(m.virq)!;
         expect(irq.effectiveCpu).not.toBe(1);
-        expect(sys.matrix.lookup(irq.effectiveCpu, irq.vector)).toBe(m.virq);
-        if (old.effectiveCpu !== 1) {
-          expect([irq.effectiveCpu, irq.vector]).toEqual([old.effectiveCpu, old.vector]);
-          expect(domain.desc(m.index)!.writes).toBe(old.writes);
+        expect(sys.vector.lookup(irq.effectiveCpu, irq.vector)).toBe(m.virq);
+        if (old.cpu !== 1) {
+          expect([irq.effectiveCpu, irq.vector, domain.desc(m.index)!.writes]).toEqual([old.cpu, old.vector, old.writes]);
           continue;
         }
-        expect(domain.desc(m.index)!.writes).toBe(old.writes + 1);
         if (ir) {
           expect(sys.irtes!.destination[irq.irte]).toBe(irq.effectiveCpu);
           expect(sys.irtes!.vector[irq.irte]).toBe(irq.vector);
-          expect(store.addressLo(m.index)).toBe(old.lo); // only the IRTE changes
+          expect([store.addressLo(m.index), domain.desc(m.index)!.writes]).toEqual([old.lo, old.writes]);
         } else {
           const f = decodeCompat({ addressLo: store.addressLo(m.index), addressHi: 0, data: store.data(m.index) });
           expect([f.apicId, f.vector]).toEqual([irq.effectiveCpu, irq.vector]);
+          expect(domain.desc(m.index)!.writes).toBe(old.writes + 1);
         }
       }
-      expect(sys.snapshot().vectorsPerCpu.reduce((a, b) => a + b, 0)).toBe(maps.length);
       for (const m of maps) if (m !== held) expect(sys.raise(store, m.index)).toBe(DELIVERED);
       sys.enableIrq(held.virq);
       handlers.forEach((h, i) => expect(h.calls).toEqual([maps[i]!.virq]));
@@ -254,70 +252,27 @@ describe("CPU hotplug", () => {
     });
   }
 
-  it("taking the last online CPU offline is EBUSY and changes nothing", () => {
-    const sys = createSystem({ cpus: 2 });
-    const { domain } = addMsixDevice(sys, "0000:01:00.0", 4);
-    domain.allocRange(0, 3);
-    sys.setCpuOnline(0, false);
-    const snap = sys.snapshot();
-    expectCode(() => sys.setCpuOnline(1, false), "EBUSY");
-    expect(sys.isCpuOnline(1)).toBe(true);
-    expect(sys.snapshot()).toEqual(snap);
-  });
-
-  it("fails with no trace when the other CPUs have no room for the interrupts", () => {
-    const sys = createSystem({ cpus: 2 });
-    const { store, domain } = addMsixDevice(sys, "0000:01:00.0", 2048);
-    // Fill CPU1 completely.
-    for (let i = 0; i < 203; i++) domain.allocAt(i, { affinity: 0b10 });
-    expect(sys.matrix.allocatedOn(1)).toBe(203);
-    const a = domain.allocAt(300, { affinity: 0b01 });
-    const b = domain.allocAt(301, { affinity: 0b01 });
-    const snap = sys.snapshot();
-    const entries = dumpStore(store);
-    const where = [a, b].map((m) => [sys.irqDesc(m.virq)!.effectiveCpu, sys.irqDesc(m.virq)!.vector]);
-    let threw = false;
-    try {
-      sys.setCpuOnline(0, false);
-    } catch (e) {
-      threw = true;
-      expect((e as { code?: string }).code).toBe("ENOSPC");
-    }
-    expect(threw).toBe(true);
-    expect(sys.isCpuOnline(0)).toBe(true);
-    expect(sys.snapshot()).toEqual(snap);
-    expect(dumpStore(store)).toEqual(entries);
-    expect([a, b].map((m) => [sys.irqDesc(m.virq)!.effectiveCpu, sys.irqDesc(m.virq)!.vector])).toEqual(where);
-    const h = counter();
-    sys.requestIrq(a.virq, "a", h.handler);
-    expect(sys.raise(store, 300)).toBe(DELIVERED);
-    expect(h.calls).toEqual([a.virq]);
-  });
-
-  it("a message write failing midway through an offline puts every interrupt back and reports the write's EIO", () => {
+  it("a message write failing midway through an offline puts the CPU back online and reports the write's EIO", () => {
     const sys = createSystem({ cpus: 2 });
     const { store, domain } = addMsixDevice(sys, "0000:01:00.0", 8);
-    const maps = domain.allocRange(0, 5, { affinity: 0b01 });
-    const snap = sys.snapshot();
-    const entries = dumpStore(store);
+    const maps = domain.allocRange(0, 5, { affinity: [0] });
+    for (const m of maps) sys.requestIrq(m.virq, `q${m.index}`, () => {});
     sys.injectFault("store-write", 2); // the third move fails
     const e = expectCode(() => sys.setCpuOnline(0, false), "EIO");
     expect(e.message).toContain("store-write");
     sys.clearInjectedFaults();
     expect(sys.isCpuOnline(0)).toBe(true);
-    expect(sys.snapshot()).toEqual(snap);
-    expect(dumpStore(store)).toEqual(entries);
     for (const m of maps) {
       const irq = sys.irqDesc(m.virq)!;
-      expect(irq.effectiveCpu).toBe(0);
-      expect(sys.matrix.lookup(0, irq.vector)).toBe(m.virq);
+      expect(sys.vector.lookup(irq.effectiveCpu, irq.vector)).toBe(m.virq);
+      expect(sys.raise(store, m.index)).toBe(DELIVERED);
     }
   });
 
   it("keeps the disable depth of an interrupt across offline and online (kernel/irq/irq_test.c)", () => {
     const sys = createSystem({ cpus: 2 });
     const { store, domain } = addMsixDevice(sys, "0000:01:00.0", 4);
-    const { virq } = domain.allocAt(0, { affinity: 0b10 });
+    const { virq } = domain.allocAt(0, { affinity: [1] });
     const h = counter();
     sys.requestIrq(virq, "q", h.handler);
     sys.disableIrq(virq);
@@ -331,16 +286,20 @@ describe("CPU hotplug", () => {
     expect(h.calls).toEqual([virq]);
   });
 
-  it("brings a CPU back online for new allocations; online twice is a no-op", () => {
+  it("brings a CPU back online for new activations; online twice is a no-op", () => {
     const sys = createSystem({ cpus: 2 });
     const { domain } = addMsixDevice(sys, "0000:01:00.0", 4);
     sys.setCpuOnline(1, false);
     sys.setCpuOnline(1, false);
-    expect(sys.irqDesc(domain.allocAt(0).virq)!.effectiveCpu).toBe(0);
+    const a = domain.allocAt(0);
+    sys.requestIrq(a.virq, "a", () => {});
+    expect(sys.irqDesc(a.virq)!.effectiveCpu).toBe(0);
     sys.setCpuOnline(1, true);
     sys.setCpuOnline(1, true);
-    expect(sys.matrix.onlineMask).toBe(0b11);
-    expect(sys.irqDesc(domain.allocAt(1).virq)!.effectiveCpu).toBe(1);
+    expect(sys.onlineCpus.toList()).toBe("0-1");
+    const b = domain.allocAt(1, { affinity: [1] });
+    sys.requestIrq(b.virq, "b", () => {});
+    expect(sys.irqDesc(b.virq)!.effectiveCpu).toBe(1);
   });
 
   it("validates its arguments with EINVAL", () => {
@@ -348,181 +307,100 @@ describe("CPU hotplug", () => {
     expectCode(() => sys.setCpuOnline(2, false), "EINVAL");
     expectCode(() => sys.setCpuOnline(-1, false), "EINVAL");
     expectCode(() => sys.setCpuOnline(0, "no" as never), "EINVAL");
-    expect(sys.matrix.onlineMask).toBe(0b11);
+    expect(sys.onlineCpus.toList()).toBe("0-1");
   });
 });
 
 describe("setAffinity", () => {
-  for (const ir of [false, true]) {
-    it(`moves an interrupt whose CPU leaves the mask and keeps it where it is otherwise${ir ? " (remapping)" : ""}`, () => {
-      const sys = createSystem({ cpus: 4, interruptRemapping: ir });
-      const { store, domain } = addMsixDevice(sys, "0000:01:00.0", 4);
-      const { virq } = domain.allocAt(0);
-      const irq = sys.irqDesc(virq)!;
-      expect(irq.effectiveCpu).toBe(0);
-      const oldVector = irq.vector;
-      const h = counter();
-      sys.requestIrq(virq, "q", h.handler);
-      sys.setAffinity(virq, 0b1100);
-      expect(irq.affinity).toBe(0b1100);
-      expect(irq.effectiveCpu).toBe(2);
-      expect(sys.matrix.lookup(0, oldVector)).toBe(0);
-      expect(sys.matrix.lookup(2, irq.vector)).toBe(virq);
-      expect(sys.snapshot().vectorsPerCpu).toEqual([0, 0, 1, 0]);
-      if (ir) expect(sys.irtes!.destination[irq.irte]).toBe(2);
-      else expect(decodeCompat({ addressLo: store.addressLo(0), addressHi: 0, data: store.data(0) }).apicId).toBe(2);
-      const writes = domain.desc(0)!.writes;
-      sys.setAffinity(virq, 0b0110); // still contains CPU2: no move
-      expect(irq.effectiveCpu).toBe(2);
-      expect(domain.desc(0)!.writes).toBe(writes);
-      expect(irq.affinity).toBe(0b0110);
-      expect(sys.raise(store, 0)).toBe(DELIVERED);
-      expect(Array.from(irq.counts)).toEqual([0, 0, 1, 0]);
-      expect(h.calls).toEqual([virq]);
-    });
-  }
+  it("moves an interrupt whose CPU leaves the mask and keeps it where it is otherwise (remapping: at once)", () => {
+    const sys = createSystem({ cpus: 4, interruptRemapping: true });
+    const { store, domain } = addMsixDevice(sys, "0000:01:00.0", 4);
+    const { virq } = domain.allocAt(0);
+    const irq = sys.irqDesc(virq)!;
+    const h = counter();
+    sys.requestIrq(virq, "q", h.handler);
+    sys.setAffinity(virq, "2-3");
+    expect(irq.affinity.toList()).toBe("2-3");
+    expect([2, 3]).toContain(irq.effectiveCpu);
+    const cpu = irq.effectiveCpu;
+    expect(sys.vector.lookup(cpu, irq.vector)).toBe(virq);
+    expect(sys.irtes!.destination[irq.irte]).toBe(cpu);
+    const writes = domain.desc(0)!.writes;
+    sys.tick();
+    sys.setAffinity(virq, [1, cpu]); // still contains the CPU: no move
+    expect(irq.effectiveCpu).toBe(cpu);
+    expect(domain.desc(0)!.writes).toBe(writes);
+    expect(irq.affinity.toList()).toBe(`1,${cpu}`);
+    expect(sys.raise(store, 0)).toBe(DELIVERED);
+    expect(irq.counts[cpu]).toBe(1);
+    expect(h.calls).toEqual([virq]);
+  });
 
-  it("rejects an empty mask, a mask of offline CPUs only, and non-integers with EINVAL", () => {
+  it("of an interrupt that is not activated only records the mask (IRQD_AFFINITY_ON_ACTIVATE), used at activation", () => {
+    const sys = createSystem({ cpus: 4, interruptRemapping: true });
+    const { domain } = addMsixDevice(sys, "0000:01:00.0", 4);
+    const { virq } = domain.allocAt(0);
+    sys.setAffinity(virq, [3]);
+    expect([sys.irqDesc(virq)!.affinity.toList(), sys.irqDesc(virq)!.effectiveMask?.toList(), sys.irqDesc(virq)!.vector]).toEqual(["3", "3", 0]);
+    sys.requestIrq(virq, "q", () => {});
+    expect(sys.irqDesc(virq)!.effectiveCpu).toBe(3);
+  });
+
+  it("rejects an empty mask, a mask of offline CPUs only, and malformed masks with EINVAL", () => {
     const sys = createSystem({ cpus: 2 });
     const { domain } = addMsixDevice(sys, "0000:01:00.0", 4);
     const { virq } = domain.allocAt(0);
     sys.setCpuOnline(1, false);
     const snap = sys.snapshot();
     expectCode(() => sys.setAffinity(virq, 0), "EINVAL");
-    expectCode(() => sys.setAffinity(virq, 0b10), "EINVAL");
+    expectCode(() => sys.setAffinity(virq, [1]), "EINVAL");
     expectCode(() => sys.setAffinity(virq, 0b100), "EINVAL");
     expectCode(() => sys.setAffinity(virq, 1.5), "EINVAL");
-    expectCode(() => sys.setAffinity(virq + 1, 1), "ENOENT");
-    expect(sys.irqDesc(virq)!.affinity).toBe(0b11);
+    expectCode(() => sys.setAffinity(virq, "1-0"), "EINVAL");
+    expectCode(() => sys.setAffinity(1234, 1), "ENOENT");
+    expect(sys.irqDesc(virq)!.affinity.toList()).toBe("0-1");
     expect(sys.snapshot()).toEqual(snap);
   });
 
   it("a failed message write during a move leaves the interrupt where it was", () => {
     const sys = createSystem({ cpus: 2 });
     const { store, domain } = addMsixDevice(sys, "0000:01:00.0", 4);
-    const { virq } = domain.allocAt(0, { affinity: 0b01 });
-    const snap = sys.snapshot();
+    const { virq } = domain.allocAt(0, { affinity: [0] });
+    sys.requestIrq(virq, "q", () => {});
+    sys.setAffinity(virq, [1]); // without remapping: pending until the next interrupt
+    const irq = sys.irqDesc(virq)!;
     const entries = dumpStore(store);
     sys.injectFault("store-write", 0);
-    expectCode(() => sys.setAffinity(virq, 0b10), "EIO");
-    const irq = sys.irqDesc(virq)!;
-    expect(irq.effectiveCpu).toBe(0);
-    expect(irq.affinity).toBe(0b01);
-    expect(sys.snapshot()).toEqual(snap);
+    const vector = irq.vector;
+    sys.raise(store, 0); // the move at the ack fails: the interrupt stays, the move is dropped
+    sys.clearInjectedFaults();
+    expect([irq.effectiveCpu, irq.vector, irq.moveP]).toEqual([0, vector, false]);
     expect(dumpStore(store)).toEqual(entries);
-    expect(sys.matrix.lookup(0, irq.vector)).toBe(virq);
+    expect(sys.vector.lookup(0, irq.vector)).toBe(virq);
   });
 });
 
-describe("interrupt remapping faults", () => {
-  function irSystem() {
-    const sys = createSystem({ cpus: 2, interruptRemapping: true });
-    const fx = addMsixDevice(sys, "0000:6a:01.0", 4);
-    const { virq } = fx.domain.allocAt(0);
-    const h = counter();
-    sys.requestIrq(virq, "q", h.handler);
-    return { sys, ...fx, virq, h };
-  }
-
-  it("a write to an IRTE that is not present faults with irte-not-present", () => {
-    const { sys, domain, h } = irSystem();
-    const { virq: v1 } = domain.allocAt(1);
-    const stale = { ...domain.desc(1)!.msg };
-    const irte = sys.irqDesc(v1)!.irte;
-    domain.free(1);
-    expect(sys.msiWrite(stale.addressLo, stale.addressHi, stale.data, 0x6a08, -1)).toBe(FAULTED);
-    const far = composeRemappable(3000);
-    expect(sys.msiWrite(far.addressLo, 0, 0, 0x6a08, -1)).toBe(FAULTED);
-    expect(sys.faults.count("irte-not-present")).toBe(2);
-    expect(sys.faults.entries()[0]).toMatchObject({ reason: "irte-not-present", irte, requesterId: 0x6a08 });
-    expect(sys.stats.faulted).toBe(2);
-    expect(h.calls).toEqual([]);
-  });
-
-  it("a write carrying another requester id faults with source-id-mismatch", () => {
-    const sys = createSystem({ interruptRemapping: true });
-    // The store's writes carry 6b:01.0 but the device is 6a:01.0.
-    const { store, domain } = addMsixDevice(sys, "0000:6a:01.0", 4, { storeRequesterId: 0x6b08 });
-    const { virq } = domain.allocAt(0);
-    const h = counter();
-    sys.requestIrq(virq, "q", h.handler);
-    expect(sys.raise(store, 0)).toBe(FAULTED);
-    expect(sys.faults.count("source-id-mismatch")).toBe(1);
-    expect(sys.faults.describeLast()).toBe("DMAR: [INTR-REMAP] Request device [6b:01.0] fault index 0x0 [fault reason source-id-mismatch]");
-    expect(h.calls).toEqual([]);
-    expect(sys.irqDesc(virq)!.total).toBe(0);
-  });
-
-  it("proxy-id aliases on one bus validate by bus: any function on that bus passes, another bus faults", () => {
-    const sys = createSystem({ interruptRemapping: true });
-    const aliases = [(0x03 << 8) | 1, (0x03 << 8) | 2];
-    const { domain } = addMsixDevice(sys, "0000:03:00.0", 4, { dmaAliases: aliases });
-    const { virq } = domain.allocAt(0);
-    const h = counter();
-    sys.requestIrq(virq, "ntb", h.handler);
-    const m = domain.desc(0)!.msg;
-    expect(sys.msiWrite(m.addressLo, m.addressHi, m.data, (0x03 << 8) | 2, -1)).toBe(DELIVERED);
-    expect(sys.msiWrite(m.addressLo, m.addressHi, m.data, (0x03 << 8) | 0x7f, -1)).toBe(DELIVERED);
-    expect(sys.msiWrite(m.addressLo, m.addressHi, m.data, (0x04 << 8) | 2, -1)).toBe(FAULTED);
-    expect(sys.faults.count("source-id-mismatch")).toBe(1);
-    expect(h.calls.length).toBe(2);
-  });
-
-  it("a write with a PASID the IRTE does not carry faults with pasid-mismatch", () => {
-    const { sys, domain, h } = irSystem();
-    const m = domain.desc(0)!.msg;
-    expect(sys.msiWrite(m.addressLo, m.addressHi, m.data, 0x6a08, 7)).toBe(FAULTED);
-    expect(sys.faults.count("pasid-mismatch")).toBe(1);
-    expect(sys.faults.entries()[0]).toMatchObject({ reason: "pasid-mismatch", pasid: 7 });
-    expect(sys.msiWrite(m.addressLo, m.addressHi, m.data, 0x6a08, -1)).toBe(DELIVERED);
-    expect(h.calls.length).toBe(1);
-  });
-
-  it("PASID-tagged IMS entries deliver when the IRTE carries the same PASID and fault on a change behind its back", () => {
-    const sys = createSystem({ interruptRemapping: true });
-    const dev = sys.addPciDevice({ bdf: "0000:6a:01.0" });
-    const store = new Entry16Store({ chipName: "PCI-IDXD", size: 8, requesterId: 0x6a08, pasid: true });
-    const domain = sys.createMsiDomain(dev, { domainId: 1, store, kind: "ims", pasidOf: () => 0x42 });
-    const { virq } = domain.allocAt(3);
-    const h = counter();
-    sys.requestIrq(virq, "wq", h.handler);
-    expect(sys.irtes!.pasid[sys.irqDesc(virq)!.irte]).toBe(0x42);
-    expect(sys.raise(store, 3)).toBe(DELIVERED);
-    store.setPasid(3, 0x43);
-    expect(sys.raise(store, 3)).toBe(FAULTED);
-    expect(sys.faults.count("pasid-mismatch")).toBe(1);
-    expect(h.calls).toEqual([virq]);
-  });
-
-  it("a compatibility-format write is blocked under remapping", () => {
-    const { sys, h } = irSystem();
-    const irq = sys.irqDesc(16)!;
-    const compat = composeCompat(irq.effectiveCpu, irq.vector);
-    expect(sys.msiWrite(compat.addressLo, compat.addressHi, compat.data, 0x6a08, -1)).toBe(FAULTED);
-    expect(sys.faults.count("compat-format-blocked")).toBe(1);
-    expect(h.calls).toEqual([]);
-  });
-
-  it("without remapping, a remappable-format write and a non-MSI address fault; an unowned vector is spurious", () => {
+describe("delivery without remapping", () => {
+  it("decodes the compatibility format whatever bit 4 says; a non-MSI address faults; an unowned vector is spurious", () => {
     const sys = createSystem({ cpus: 2 });
     const { domain } = addMsixDevice(sys, "0000:01:00.0", 4);
     const h = counter();
     sys.requestIrq(domain.allocAt(0).virq, "q", h.handler);
-    const r = composeRemappable(0);
-    expect(sys.msiWrite(r.addressLo, 0, 0, 0x100, -1)).toBe(FAULTED);
-    expect(sys.faults.count("remappable-without-ir")).toBe(1);
-    expect(sys.msiWrite(0xfed00000, 0, 0x21, 0x100, -1)).toBe(FAULTED);
-    expect(sys.msiWrite(0xfee00000, 1, 0x21, 0x100, -1)).toBe(FAULTED);
+    expect(sys.msiWrite(0xfed00000, 0, 0x21, 0x100)).toBe(FAULTED);
+    expect(sys.msiWrite(0xfee00000, 1, 0x21, 0x100)).toBe(FAULTED);
     expect(sys.faults.count("not-msi-address")).toBe(2);
     const free = composeCompat(1, 0x60);
-    expect(sys.msiWrite(free.addressLo, 0, free.data, 0x100, -1)).toBe(SPURIOUS);
+    expect(sys.msiWrite(free.addressLo, 0, free.data, 0x100)).toBe(SPURIOUS);
     expect(sys.stats.spurious).toBe(1);
+    const shutdown = composeCompat(0, 0xef);
+    expect(sys.msiWrite(shutdown.addressLo, 0, shutdown.data, 0x100)).toBe(SPURIOUS);
+    expect(sys.arch.spurious[0]).toBe(1); // a system-range vector: spurious_interrupt counts it (SPU)
     expect(h.calls).toEqual([]);
   });
 });
 
 describe("device removal", () => {
-  it("releases every interrupt, vector, IRTE and entry of the device and its children", () => {
+  it("releases every interrupt, vector, IRTE and entry of the device and its children, requested handlers included", () => {
     const sys = createSystem({ cpus: 2, interruptRemapping: true });
     const initial = sys.snapshot();
     const host = sys.addPciDevice({ bdf: "0000:6a:01.0" });
@@ -535,8 +413,16 @@ describe("device removal", () => {
     for (const m of msix.allocRange(0, 3)) sys.requestIrq(m.virq, `msix${m.index}`, () => {});
     for (const m of childDomain.allocRange(0, 4)) sys.requestIrq(m.virq, `wq${m.index}`, () => {});
     gcDomain.allocAny(2);
-    sys.disableIrq(16);
-    expect(sys.snapshot()).toMatchObject({ devices: 3, domains: 3, virqs: 11, irtes: 11, descriptors: 11, storeEntries: 11, actions: 9 });
+    const d = sys.snapshot();
+    expect({ devices: d.devices, domains: d.domains, virqs: d.virqs - initial.virqs, irtes: d.irtes - initial.irtes, descriptors: d.descriptors, storeEntries: d.storeEntries, actions: d.actions - initial.actions }).toEqual({
+      devices: 3,
+      domains: 3,
+      virqs: 11,
+      irtes: 11,
+      descriptors: 11,
+      storeEntries: 11,
+      actions: 9,
+    });
     const order: string[] = [];
     sys.onRemove(host, () => order.push(`host:${msix.allocated}`));
     sys.onRemove(child, () => order.push(`child:${childDomain.allocated}`));
@@ -544,29 +430,11 @@ describe("device removal", () => {
     expect(order).toEqual(["child:5", "host:4"]);
     expect(sys.snapshot()).toEqual(initial);
     expect(sys.devices()).toEqual([]);
-    expect(sys.device("wq0.0")).toBeUndefined();
     expect([host.removed, child.removed, grandchild.removed]).toEqual([true, true, true]);
     expect(msix.removed && childDomain.removed && gcDomain.removed).toBe(true);
-    expect([...sys.irqDescs()]).toEqual([]);
     for (let i = 0; i < 16; i++) expect([ims.isMasked(i), ims.addressLo(i), ims.data(i)]).toEqual([true, 0, 0]);
     expectCode(() => sys.removeDevice(host), "ENODEV");
     expectCode(() => childDomain.allocAt(0), "ENODEV");
-  });
-
-  it("removing a child leaves the parent and its interrupts alone", () => {
-    const sys = createSystem();
-    const host = addMsixDevice(sys, "0000:01:00.0", 4);
-    const child = sys.addDevice({ name: "q0", bus: "subdevice", parent: host.dev });
-    const cd = sys.createMsiDomain(child, { domainId: 0, store: createMsixTable(2, 0x100), kind: "msix" });
-    const { virq } = host.domain.allocAt(0);
-    cd.allocAt(0);
-    const h = counter();
-    sys.requestIrq(virq, "host", h.handler);
-    sys.removeDevice(child);
-    expect(host.dev.children).toEqual([]);
-    expect(sys.snapshot()).toMatchObject({ devices: 1, domains: 1, virqs: 1 });
-    expect(sys.raise(host.store, 0)).toBe(DELIVERED);
-    expect(h.calls).toEqual([virq]);
   });
 });
 
@@ -604,8 +472,8 @@ describe("fault injection rolls allocation back", () => {
         expect(domain.allocated).toBe(1);
         for (let i = 1; i <= N; i++) expect(domain.desc(i)).toBeUndefined();
         // The next allocation gets exactly what it would have got without the failure.
-        expect(domain.allocRange(1, N).map((m) => m.virq)).toEqual([17, 18, 19, 20]);
-        if (sys.irtes) expect([17, 18, 19, 20].map((v) => sys.irqDesc(v)!.irte)).toEqual([1, 2, 3, 4]);
+        const first = virq + 1;
+        expect(domain.allocRange(1, N).map((m) => m.virq)).toEqual([first, first + 1, first + 2, first + 3]);
         expect(sys.raise(store, 0)).toBe(DELIVERED);
         expect(h.calls).toEqual([virq]);
       });
@@ -653,9 +521,11 @@ describe("fault injection rolls allocation back", () => {
 describe("system options", () => {
   it("validates CPU count, options and IRTE count with EINVAL", () => {
     expectCode(() => createSystem({ cpus: 0 }), "EINVAL");
-    expectCode(() => createSystem({ cpus: 33 }), "EINVAL");
+    expectCode(() => createSystem({ cpus: 8193 }), "EINVAL");
     expectCode(() => createSystem({ interruptRemapping: "yes" as never }), "EINVAL");
     expectCode(() => createSystem({ interruptRemapping: true, irteCount: 0 }), "EINVAL");
+    expectCode(() => createSystem({ iommus: 0 }), "EINVAL");
+    expectCode(() => createSystem({ virtualIommu: 1 as never }), "EINVAL");
     expectCode(() => createSystem(null as never), "EINVAL");
     const s = createSystem();
     expect([s.cpus, s.interruptRemapping, s.irtes, s.name]).toEqual([4, false, undefined, "host"]);
@@ -663,22 +533,23 @@ describe("system options", () => {
   });
 
   it("runs out of IRTEs with ENOSPC and no trace", () => {
-    const sys: IrqSystem = createSystem({ interruptRemapping: true, irteCount: 2 });
-    const { store, domain } = addMsixDevice(sys, "0000:01:00.0", 4);
-    domain.allocRange(0, 1);
+    const sys: IrqSystem = createSystem({ interruptRemapping: true, irteCount: 64 });
+    const { store, domain } = addMsixDevice(sys, "0000:01:00.0", 64);
+    const free = 64 - sys.irtes!.inUse;
+    domain.allocRange(0, free - 1);
     const snap = sys.snapshot();
     const entries = dumpStore(store);
-    expectCode(() => domain.allocAt(2), "ENOSPC");
+    expectCode(() => domain.allocAt(free), "ENOSPC");
     expect(sys.snapshot()).toEqual(snap);
     expect(dumpStore(store)).toEqual(entries);
   });
 
   it("runs out of virqs with ENOSPC and no trace", () => {
-    const sys = createSystem({ maxVirqs: 32 }); // virqs 16..31
-    const { domain } = addMsixDevice(sys, "0000:01:00.0", 20);
-    domain.allocRange(0, 15);
+    const sys = createSystem({ maxVirqs: 96 }); // virqs 24..95 are dynamic
+    const { domain } = addMsixDevice(sys, "0000:01:00.0", 100);
+    domain.allocRange(0, 71);
     const snap = sys.snapshot();
-    expectCode(() => domain.allocAt(16), "ENOSPC");
+    expectCode(() => domain.allocAt(72), "ENOSPC");
     expect(sys.snapshot()).toEqual(snap);
   });
 });

@@ -10,7 +10,8 @@ function setup(interruptRemapping: boolean, entries = 8) {
   const system = createSystem({ cpus: 2, interruptRemapping });
   const dev = system.addPciDevice({ bdf: "0000:6a:01.0" });
   const store = new Entry16Store({ chipName: "IMS", size: entries, requesterId: dev.requesterId, pasid: true });
-  const domain = system.createMsiDomain(dev, { domainId: MSI_SECONDARY_DOMAIN, store, kind: "ims" });
+    // IMS needs a remapping parent (v6.2-v6.9); without remapping the same store serves as an MSI-X table.
+  const domain = system.createMsiDomain(dev, interruptRemapping ? { domainId: MSI_SECONDARY_DOMAIN, store, kind: "ims" } : { domainId: 0, store, kind: "msix" });
   const maps = domain.allocRange(0, entries - 1);
   return { system, dev, store, domain, maps };
 }

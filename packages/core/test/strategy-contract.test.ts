@@ -120,15 +120,12 @@ function setup(opts: RecorderOptions = {}) {
 
 describe("createQueueStrategy calls the design as the core README says", () => {
   it("createQueue attaches the validated queue before it is listed, then claims each index before its message is written", () => {
-    const { strategy, take } = setup();
-    strategy.createQueue({ name: "a", pasid: 5, nvec: 2, slice: { base: 4, count: 4 } });
-    expect(take("attach", "claim", "write")).toEqual([
-      "attach a base=4 count=4 pasid=5 listed=false",
-      "claim a 0 desc=false",
-      "write 4 owner=a pasid=5",
-      "claim a 1 desc=false",
-      "write 5 owner=a pasid=5",
-    ]);
+    const { strategy, system, take } = setup();
+    const q = strategy.createQueue({ name: "a", pasid: 5, nvec: 2, slice: { base: 4, count: 4 } });
+    // An IMS entry is written when its interrupt is requested (activated), so after every claim.
+    expect(take("attach", "claim", "write")).toEqual(["attach a base=4 count=4 pasid=5 listed=false", "claim a 0 desc=false", "claim a 1 desc=false"]);
+    for (const irq of strategy.irqs(q)) system.requestIrq(irq.virq, "h", () => {});
+    expect(take("write")).toEqual(["write 4 owner=a pasid=5", "write 5 owner=a pasid=5"]);
   });
 
   it("claimIndex is also called for an index the queue already holds, and a claim that does not refuse it is undone by releaseIndex", () => {
@@ -236,6 +233,7 @@ describe("createQueueStrategy calls the design as the core README says", () => {
   it("setPasid updates QueueState.pasid before recordPasid and the rewrites; a failed rewrite records the old PASID again", () => {
     const { system, store, strategy, take } = setup();
     const q = strategy.createQueue({ name: "a", pasid: 7, nvec: 2 });
+    for (const irq of strategy.irqs(q)) system.requestIrq(irq.virq, "h", () => {});
     take();
     expect(strategy.setPasid(q, 9)).toBe(2);
     expect(take("recordPasid", "write")).toEqual(["recordPasid a 9 state=9", "write 0 owner=a pasid=9", "write 1 owner=a pasid=9"]);

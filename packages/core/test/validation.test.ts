@@ -88,7 +88,7 @@ describe("system options and fault injection", () => {
   it("injectFault with an unknown point is EINVAL and arms nothing", () => {
     const { system, store, handled } = setup();
     unchanged(system, store, handled, () => expectCode(() => system.injectFault("bogus" as "store-write"), "EINVAL"));
-    expect(() => system.setAffinity(8 as number, 1)).toThrow(); // sanity: the system still answers
+    expect(() => system.setAffinity(1000, 1)).toThrow(); // sanity: the system still answers
   });
   for (const [what, options] of [
     ["a numeric name", { name: 123 }],

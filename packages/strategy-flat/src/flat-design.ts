@@ -54,6 +54,8 @@ export class FlatDesign implements StrategyDesign {
       domainId: MSI_SECONDARY_DOMAIN,
       store,
       kind: "ims",
+      // Design B's choice: the host's msi_irqs/ lists every interrupt of the store, IMS included.
+      devSysfs: true,
       pasidOf: (desc: MsiDesc) => this.#rowOfIndex[desc.msiIndex]?.pasid ?? -1,
     });
   }

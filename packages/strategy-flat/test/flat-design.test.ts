@@ -47,13 +47,17 @@ describe("design B: the host keeps every descriptor", () => {
   });
 
   it("looks the PASID up in the per-queue table at every message write", () => {
-    const { store, strategy } = setup();
+    const { system, store, strategy } = setup();
     const q = strategy.createQueue({ name: "wq0.0", pasid: 0x11, nvec: 2 });
     const other = strategy.createQueue({ name: "wq0.1", pasid: 0x33, nvec: 1 });
+    // IMS messages are written when the interrupt is activated (request_irq), not at allocation.
+    for (const irq of [...strategy.irqs(q), ...strategy.irqs(other)]) system.requestIrq(irq.virq, "wq", () => {});
+    expect(strategy.irqs(q).map((i) => store.pasid(i.storeIndex))).toEqual([0x11, 0x11]);
     expect(strategy.setPasid(q, 0x22)).toBe(2);
     expect(strategy.irqs(q).map((i) => store.pasid(i.storeIndex))).toEqual([0x22, 0x22]);
     expect(strategy.irqs(other).map((i) => store.pasid(i.storeIndex))).toEqual([0x33]);
     const grown = strategy.allocIrq(q);
+    system.requestIrq(grown.virq, "wq", () => {});
     expect(store.pasid(grown.storeIndex)).toBe(0x22);
   });
 

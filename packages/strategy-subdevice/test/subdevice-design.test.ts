@@ -66,6 +66,8 @@ describe("design A: a queue is a child device", () => {
     const { system, store, strategy } = setup();
     const q = strategy.createQueue({ name: "wq0.0", pasid: 0x11, nvec: 2 });
     expect(system.device("wq0.0")!.properties.get("pasid")).toBe(0x11);
+    // An IMS entry (and its PASID) is written when the interrupt is requested.
+    for (const irq of strategy.irqs(q)) system.requestIrq(irq.virq, "guest", () => {});
     expect(strategy.irqs(q).map((i) => store.pasid(i.storeIndex))).toEqual([0x11, 0x11]);
     expect(strategy.setPasid(q, 0x22)).toBe(2);
     expect(system.device("wq0.0")!.properties.get("pasid")).toBe(0x22);
@@ -96,24 +98,36 @@ describe("design A: a queue is a child device", () => {
     const { system, host, strategy } = setup();
     const q = strategy.createQueue({ name: "wq0.0", nvec: 2 });
     system.removeDevice(host);
-    expect(system.snapshot()).toMatchObject({ devices: 0, virqs: 0, irtes: 0, descriptors: 0, storeEntries: 0 });
+    const boot = system.bootSnapshot;
+    expect(system.snapshot()).toMatchObject({ devices: 0, virqs: boot.virqs, irtes: boot.irtes, descriptors: 0, storeEntries: 0 });
     expect(() => strategy.allocIrq(q)).toThrowError(expect.objectContaining({ code: "ENODEV" }));
   });
 
+  it("refuses to create queues on a host without interrupt remapping: no IMS domain there (v6.2-v6.9), nothing changed", () => {
+    const system = createSystem({ cpus: 2 });
+    const host = system.addPciDevice({ bdf: "0000:6a:01.0" });
+    const store = new Entry16Store({ chipName: "PCI-IDXD", size: 64, requesterId: host.requesterId, pasid: true });
+    const strategy = createStrategy(system, host, store);
+    const before = system.snapshot();
+    expect(() => strategy.createQueue({ name: "wq0.0", nvec: 1 })).toThrowError(expect.objectContaining({ code: "EOPNOTSUPP" }));
+    expect(system.snapshot()).toEqual(before);
+    expect(strategy.queues()).toEqual([]);
+  });
+
   it("expanding a queue allocates in the child's domain and never rewrites its live interrupts", () => {
-    const { system, store, strategy } = setup(false);
+    const { system, store, strategy } = setup();
     const q = strategy.createQueue({ name: "guest", nvec: 1 });
     const first = strategy.irqs(q)[0]!;
     let hits = 0;
     system.requestIrq(first.virq, "vfio-0", () => hits++);
-    const writes = system.irqDesc(first.virq)!.msiDesc.writes;
+    const writes = system.irqDesc(first.virq)!.msiDesc!.writes;
     for (let n = 1; n < 16; n++) {
       strategy.allocIrq(q);
       system.raise(store, first.storeIndex);
     }
     expect(hits).toBe(15);
     expect(count(system, first.virq)).toBe(15);
-    expect(system.irqDesc(first.virq)!.msiDesc.writes).toBe(writes);
+    expect(system.irqDesc(first.virq)!.msiDesc!.writes).toBe(writes);
     expect(strategy.irqs(q)).toHaveLength(16);
   });
 
