@@ -1,3 +1,5 @@
+// The device tree: PCI functions with their BDF, requester id, bridges and DMA aliases, and
+// non-PCI child devices (include/linux/pci.h, drivers/pci/search.c pci_for_each_dma_alias, drivers/base).
 import { ImsimError, checkInt } from "./errors.js";
 import { formatBdf, parseBdf, requesterIdOf, type PciAddress } from "./pci-id.js";
 

@@ -1,3 +1,5 @@
+// ImsimError: one error class for the @imsim packages, with the errno names of include/uapi/asm-generic/errno-base.h
+// and errno.h as stable codes.
 /**
  * The one error class of the imsim family. `code` is a kernel-style errno name that stays stable
  * across releases; the message says what was wrong and with which value.

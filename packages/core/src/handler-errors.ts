@@ -1,3 +1,5 @@
+// Errors thrown by interrupt handlers during delivery. The kernel has no equivalent (a faulting
+// handler oopses); imsim contains them so that one bad handler cannot stop delivery.
 /** One error thrown by an interrupt handler during delivery. */
 export interface HandlerErrorRecord {
   readonly virq: number;

@@ -1,3 +1,5 @@
+// The hardware contract: what a simulated device (IDXD, NTB, generic models) offers the conformance
+// suite and the bench. No kernel counterpart; it stands for the device side of drivers/dma/idxd and drivers/ntb.
 import type { DeliveryResult, IrqSystem } from "./irq-system.js";
 
 /**

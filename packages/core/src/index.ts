@@ -1,3 +1,4 @@
+// Public entry point of @imsim/core.
 export * from "./errors.js";
 export * from "./pci-id.js";
 export * from "./cpumask.js";

@@ -2,17 +2,16 @@
 // and hands over to irqdesc, irqdomain, vector/matrix, remapping, msi, chip, manage, cpuhotplug
 // and delivery, as kernel/irq and arch/x86 split the work.
 import { ImsimError, checkInt, describe } from "./errors.js";
-import { Device, checkDeviceName, makePciDevice, type DeviceOptions, type PciDeviceOptions } from "./device.js";
+import type { Device, DeviceOptions, PciDeviceOptions } from "./device.js";
 import { Cpumask, NR_CPUS_MAX, toCpumask, type CpumaskLike } from "./cpumask.js";
 import { IrqSpace, type IrqAction, type IrqDesc, type IrqHandler } from "./irqdesc.js";
 import { IrqDescTable } from "./irqdesc-table.js";
 import type { IrqDomain } from "./irqdomain.js";
-import { MSI_MAX_DEVICE_IRQDOMAINS, MsiDomain } from "./msi-domain.js";
-import { acceptTemplate, imsTemplate, pciMsiTemplate, pciMsixTemplate, type MsiDomainKind, type MsiTemplate } from "./msi-template.js";
+import type { MsiDomain } from "./msi-domain.js";
 import { MsiIrqs } from "./msi-irqs.js";
-import type { MsiDesc } from "./msi-desc.js";
-import { StoreOwnership, rootOf } from "./store-ownership.js";
-import { checkMessageStore, type MessageStore } from "./message-store.js";
+import type { MessageStore } from "./message-store.js";
+import { DeviceRegistry, type MsiDomainOptions } from "./device-registry.js";
+import { FaultInjector, WorkJournal } from "./rollback.js";
 import { FaultLog } from "./fault-log.js";
 import { HandlerErrorLog, type HandlerErrorRecord } from "./handler-errors.js";
 import { IRTE_MAX, irteOf, resolveSourceId, type RemapUnit, type SourceId } from "./remapping.js";
@@ -28,8 +27,7 @@ import type { IrqMatrix } from "./matrix.js";
 
 export type { FaultPoint, DeliveryStats } from "./context.js";
 export { DELIVERED, HELD, FAULTED, SPURIOUS, type DeliveryResult } from "./chip.js";
-
-const FAULT_POINTS: readonly FaultPoint[] = ["store-write", "vector-alloc", "irte-alloc"];
+export type { MsiDomainOptions } from "./device-registry.js";
 const SYSTEM_NAME = /^[A-Za-z0-9_.:-]{1,32}$/;
 
 export interface IrqSystemOptions {
@@ -55,23 +53,6 @@ export interface IrqSystemOptions {
   onHandlerError?: (record: HandlerErrorRecord) => void;
 }
 
-/** Options of a per-device MSI domain (msi_create_device_irq_domain). */
-export interface MsiDomainOptions {
-  /** MSI_DEFAULT_DOMAIN (0) or MSI_SECONDARY_DOMAIN (1). */
-  domainId: number;
-  store: MessageStore;
-  /** "msix" and "msi": the PCI templates; "ims": a PCI/IMS template (chip name from the store). */
-  kind: MsiDomainKind;
-  /** A template of your own instead of the kind's (its kind decides the rules). */
-  template?: MsiTemplate;
-  /** IMS only: populate msi_irqs/ (MSI_FLAG_DEV_SYSFS); the PCI kinds always do. */
-  devSysfs?: boolean;
-  /** Requester-id check resolved once now, for a child device (counted once, here). */
-  sourceId?: SourceId;
-  /** PASID each message is written with (-1 none): the IMS entry's PASID, read at every write. */
-  pasidOf?: (desc: MsiDesc) => number;
-}
-
 /** Counts of everything the system hands out: compare two to prove a teardown released it all. */
 export interface ResourceSnapshot {
   devices: number;
@@ -91,12 +72,6 @@ export interface ResourceSnapshot {
 /** Sysfs entries a strategy or driver adds to the view: called with an emitter when the view is built. */
 export type SysfsProvider = (emit: (path: string, content: string) => void) => void;
 
-interface PendingChange {
-  readonly store: MessageStore;
-  readonly index: number;
-  readonly pending: boolean;
-}
-
 /** One simulated x86 host: CPUs, the interrupt hierarchy, devices and their MSI domains, delivery. */
 export class IrqSystem {
   readonly name: string;
@@ -114,15 +89,10 @@ export class IrqSystem {
   readonly #msi: MsiIrqs;
   readonly #delivery: Delivery;
   readonly #onHandlerError: ((record: HandlerErrorRecord) => void) | undefined;
-  readonly #devices = new Map<string, Device>();
-  readonly #domains = new Map<Device, (MsiDomain | undefined)[]>();
-  readonly #ownership = new Map<MessageStore, StoreOwnership>();
-  readonly #removalHooks = new Map<Device, (() => void)[]>();
+  readonly #registry: DeviceRegistry;
   readonly #sysfsProviders = new Set<SysfsProvider>();
-  readonly #injected = new Map<FaultPoint, number>();
-  #nextDeviceId = 1;
-  #nextDomainTag = 1;
-  #pendingJournal: PendingChange[] | undefined;
+  readonly #injected = new FaultInjector();
+  readonly #journal = new WorkJournal(this.stats);
   /** The snapshot right after boot: what a full teardown returns to. */
   readonly bootSnapshot: ResourceSnapshot;
 
@@ -162,13 +132,13 @@ export class IrqSystem {
       faults: this.faults,
       handlerErrors: this.handlerErrors,
       invalidateRoutes: () => delivery?.invalidate(),
-      maybeFail: (point) => this.#maybeFail(point),
+      maybeFail: (point) => this.#injected.maybeFail(point),
       moveIrq: (desc) => this.#manager.moveIrq(desc),
       handlerFailed: (desc, action, error) => this.#handlerFailed(desc, action, error),
     };
     this.platform = new X86Platform(
-      { nrCpus, get online() { return ctx.online; }, invalidateRoutes: () => ctx.invalidateRoutes(), maybeFail: (p) => this.#maybeFail(p) },
-      { invalidateRoutes: () => ctx.invalidateRoutes(), maybeFail: (p) => this.#maybeFail(p), countResolution: () => this.stats.sourceIdResolutions++ },
+      { nrCpus, get online() { return ctx.online; }, invalidateRoutes: () => ctx.invalidateRoutes(), maybeFail: (p) => this.#injected.maybeFail(p) },
+      { invalidateRoutes: () => ctx.invalidateRoutes(), maybeFail: (p) => this.#injected.maybeFail(p), countResolution: () => this.stats.sourceIdResolutions++ },
       { interruptRemapping: ir, iommus, virtualIommu, irteCount },
     );
     (ctx as { vector: VectorDomain }).vector = this.platform.vector;
@@ -177,10 +147,11 @@ export class IrqSystem {
     this.#msi = new MsiIrqs(
       ctx,
       this.#manager,
-      (s, i) => this.#clearPending(s, i),
+      (s, i) => this.#journal.clearPending(s, i),
       (op) => this.atomically(op),
       (s, i) => void this.#delivery.raise(s, i),
     );
+    this.#registry = new DeviceRegistry(name, this.platform, this.#msi, this.stats);
     this.#delivery = delivery = new Delivery(ctx, (rid) => this.platform.unitOfBus(busOf(rid)));
     for (let cpu = 0; cpu < nrCpus; cpu++) this.platform.vector.cpuOnline(cpu);
     this.platform.boot(ctx, (desc, action) => this.#manager.request(desc, action, () => {}, undefined));
@@ -225,54 +196,23 @@ export class IrqSystem {
   // ---------------------------------------------------------------- device tree
 
   addPciDevice(options: PciDeviceOptions): Device {
-    if (typeof options !== "object" || options === null) throw new ImsimError("EINVAL", `PCI device options must be an object`);
-    return this.#attach(makePciDevice(this.#nextDeviceId, options), options.parent);
+    return this.#registry.addPciDevice(options);
   }
 
   addDevice(options: DeviceOptions): Device {
-    if (typeof options !== "object" || options === null) throw new ImsimError("EINVAL", `device options must be an object`);
-    const name = checkDeviceName(options.name);
-    if (typeof options.bus !== "string" || options.bus === "pci") {
-      throw new ImsimError("EINVAL", `bus of ${name} must be a non-PCI bus name (use addPciDevice for PCI), got ${describe(options.bus)}`);
-    }
-    return this.#attach(new Device(this.#nextDeviceId, name, options.bus, options.parent, undefined, []), options.parent);
-  }
-
-  #attach(dev: Device, parent: Device | undefined): Device {
-    if (parent !== undefined && (!(parent instanceof Device) || this.#devices.get(parent.name) !== parent)) {
-      throw new ImsimError("ENODEV", `parent of ${dev.name} is not a device of system ${this.name}`);
-    }
-    if (this.#devices.has(dev.name)) throw new ImsimError("EEXIST", `a device named ${dev.name} already exists in ${this.name}`);
-    this.#nextDeviceId++;
-    this.#devices.set(dev.name, dev);
-    parent?.attachChild(dev);
-    return dev;
+    return this.#registry.addDevice(options);
   }
 
   device(name: string): Device | undefined {
-    return this.#devices.get(name);
+    return this.#registry.device(name);
   }
   devices(): Device[] {
-    return [...this.#devices.values()];
-  }
-
-  #checkDevice(dev: unknown): Device {
-    if (!(dev instanceof Device) || this.#devices.get(dev.name) !== dev) {
-      throw new ImsimError("ENODEV", `${dev instanceof Device ? dev.name : describe(dev)} is not a present device of system ${this.name}`);
-    }
-    return dev;
+    return this.#registry.devices();
   }
 
   /** Runs `hook` when `device` is removed, before its interrupts are released (devres order). Returns an unregister function. */
   onRemove(device: Device, hook: () => void): () => void {
-    this.#checkDevice(device);
-    const list = this.#removalHooks.get(device) ?? [];
-    list.push(hook);
-    this.#removalHooks.set(device, list);
-    return () => {
-      const l = this.#removalHooks.get(device);
-      if (l) l.splice(l.indexOf(hook) >>> 0, 1);
-    };
+    return this.#registry.onRemove(device, hook);
   }
 
   /**
@@ -280,16 +220,7 @@ export class IrqSystem {
    * own is released; actions still requested are freed first, as devres frees them.
    */
   removeDevice(device: Device): void {
-    this.#checkDevice(device);
-    for (const child of [...device.children].reverse()) this.removeDevice(child);
-    const hooks = this.#removalHooks.get(device) ?? [];
-    this.#removalHooks.delete(device);
-    for (const hook of hooks.reverse()) hook();
-    for (const d of this.#domains.get(device) ?? []) if (d) this.#removeDomain(d, true);
-    this.#domains.delete(device);
-    device.parent?.detachChild(device);
-    this.#devices.delete(device.name);
-    device.markRemoved();
+    this.#registry.remove(device);
   }
 
   // ---------------------------------------------------------------- per-device MSI domains
@@ -300,39 +231,16 @@ export class IrqSystem {
    * (IMS without a physical remapping unit). Nothing changes on error.
    */
   createMsiDomain(device: Device, options: MsiDomainOptions): MsiDomain {
-    this.#checkDevice(device);
-    if (typeof options !== "object" || options === null) throw new ImsimError("EINVAL", `MSI domain options must be an object`);
-    checkInt(options.domainId, 0, MSI_MAX_DEVICE_IRQDOMAINS - 1, `MSI domain id of ${device.name}`);
-    if (!["msi", "msix", "ims"].includes(options.kind)) throw new ImsimError("EINVAL", `MSI domain kind must be msi, msix or ims, got ${describe(options.kind)}`);
-    const store = checkMessageStore(options.store, `store of the MSI domain of ${device.name}`);
-    if (options.pasidOf !== undefined && typeof options.pasidOf !== "function") throw new ImsimError("EINVAL", `pasidOf must be a function`);
-    const list = this.#domains.get(device) ?? [];
-    if (list[options.domainId]) throw new ImsimError("EEXIST", `${device.name} already has MSI domain ${options.domainId} (${list[options.domainId]!.name})`);
-    const template =
-      options.template ??
-      (options.kind === "msix" ? pciMsixTemplate(store.chipName) : options.kind === "msi" ? pciMsiTemplate() : imsTemplate(store.chipName, { devSysfs: options.devSysfs ?? false }));
-    const parent = this.platform.msiParentFor(device);
-    const accepted = acceptTemplate(parent, template, device.name);
-    const { root, base } = rootOf(store);
-    const own = this.#ownership.get(root) ?? new StoreOwnership(root);
-    this.#ownership.set(root, own);
-    const domain = new MsiDomain(this.#msi, device, options.domainId, store, template, parent, accepted, { sourceId: options.sourceId, pasidOf: options.pasidOf }, own, base, this.#nextDomainTag++);
-    // A child device's requester id, resolved once when it is set up (design A's claim).
-    if (options.sourceId !== undefined) this.stats.sourceIdResolutions++;
-    list[options.domainId] = domain;
-    this.#domains.set(device, list);
-    return domain;
+    return this.#registry.createMsiDomain(device, options);
   }
 
   msiDomain(device: Device, domainId: number): MsiDomain | undefined {
-    return this.#domains.get(device)?.[domainId];
+    return this.#registry.msiDomain(device, domainId);
   }
 
   /** Every live per-device domain, in creation order of their devices. */
   domains(): MsiDomain[] {
-    const out: MsiDomain[] = [];
-    for (const list of this.#domains.values()) for (const d of list) if (d) out.push(d);
-    return out;
+    return this.#registry.domains();
   }
 
   /** Every domain of the host: the fixed ones (VECTOR, INTEL-IR-n, IO-APIC-0, DMAR-MSI, HPET-MSI-0), then the devices'. */
@@ -342,19 +250,7 @@ export class IrqSystem {
 
   /** Frees the domain's interrupts and removes it (msi_remove_device_irq_domain). EBUSY while one has actions. */
   removeMsiDomain(device: Device, domainId: number): void {
-    this.#checkDevice(device);
-    const d = this.#domains.get(device)?.[domainId];
-    if (!d) throw new ImsimError("ENOENT", `${device.name} has no MSI domain ${describe(domainId)}`);
-    this.#removeDomain(d, false);
-  }
-
-  #removeDomain(d: MsiDomain, force: boolean): void {
-    d.freeAll(force);
-    const list = this.#domains.get(d.device);
-    if (list) list[d.domainId] = undefined;
-    d.markRemoved();
-    const own = d.ownership;
-    if (own.inUse === 0 && !this.domains().some((x) => x.ownership === own)) this.#ownership.delete(own.store);
+    this.#registry.removeMsiDomain(device, domainId);
   }
 
   /** What interrupt remapping verifies for `device`'s interrupts (set_msi_sid); a query, not counted. */
@@ -366,21 +262,10 @@ export class IrqSystem {
 
   /** Makes the Nth (0-based) next operation at `point` fail with EIO; for rollback tests. */
   injectFault(point: FaultPoint, nth = 0): void {
-    if (!FAULT_POINTS.includes(point)) throw new ImsimError("EINVAL", `fault point must be one of ${FAULT_POINTS.join(", ")}, got ${describe(point)}`);
-    checkInt(nth, 0, Number.MAX_SAFE_INTEGER, `fault countdown for ${point}`);
-    this.#injected.set(point, nth);
+    this.#injected.inject(point, nth);
   }
   clearInjectedFaults(): void {
     this.#injected.clear();
-  }
-  #maybeFail(point: FaultPoint): void {
-    const left = this.#injected.get(point);
-    if (left === undefined) return;
-    if (left === 0) {
-      this.#injected.delete(point);
-      throw new ImsimError("EIO", `injected ${point} failure`);
-    }
-    this.#injected.set(point, left - 1);
   }
 
   /**
@@ -389,29 +274,7 @@ export class IrqSystem {
    * operation did no work. Nested calls compose: each failed scope undoes its own part.
    */
   atomically<T>(op: () => T): T {
-    const resolutions = this.stats.sourceIdResolutions;
-    const writes = this.stats.messageWrites;
-    const outer = this.#pendingJournal;
-    const journal: PendingChange[] = [];
-    this.#pendingJournal = journal;
-    try {
-      const result = op();
-      outer?.push(...journal);
-      return result;
-    } catch (e) {
-      for (let i = journal.length - 1; i >= 0; i--) journal[i]!.store.setPending(journal[i]!.index, journal[i]!.pending);
-      this.stats.sourceIdResolutions = resolutions;
-      this.stats.messageWrites = writes;
-      throw e;
-    } finally {
-      this.#pendingJournal = outer;
-    }
-  }
-
-  #clearPending(store: MessageStore, index: number): void {
-    if (!store.isPending(index)) return;
-    this.#pendingJournal?.push({ store, index, pending: true });
-    store.setPending(index, false);
+    return this.#journal.atomically(op);
   }
 
   #handlerFailed(desc: IrqDesc, action: IrqAction, error: unknown): void {
@@ -549,13 +412,11 @@ export class IrqSystem {
     let actions = 0;
     for (const d of this.domains()) descriptors += d.allocated;
     for (const irq of this.irqDescs()) actions += irq.actions.length;
-    let storeEntries = 0;
-    for (const o of this.#ownership.values()) storeEntries += o.inUse;
     const m = this.matrix;
     let managed = 0;
     for (let c = 0; c < this.cpus; c++) managed += m.counts(c).managed;
     return {
-      devices: this.#devices.size,
+      devices: this.#registry.size,
       domains: this.domains().length,
       virqs: this.irqs.inUse,
       vectorsPerCpu: this.platform.vector.usage(),
@@ -563,7 +424,7 @@ export class IrqSystem {
       managedVectors: managed,
       irtes: this.platform.units.reduce((a, u) => a + u.table.inUse, 0),
       descriptors,
-      storeEntries,
+      storeEntries: this.#registry.storeEntriesInUse(),
       actions,
     };
   }

@@ -1,3 +1,6 @@
+// Interrupt message stores: where a device keeps address/data (and PASID) per entry: the PCI MSI-X
+// table (PCIe spec §7.7.2: 16-byte entries, vector control bit 0 = mask) and device-specific IMS
+// such as the DSA's IMS table (DSA spec rev 3.0 §9.2.28), which adds a PASID per entry.
 import { ImsimError, checkInt, describe } from "./errors.js";
 
 /**

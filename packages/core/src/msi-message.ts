@@ -1,3 +1,5 @@
+// x86 MSI address/data formats: compatibility format (arch/x86/include/asm/msi.h, struct
+// x86_msi_addr_lo / x86_msi_data) and the remappable format of VT-d (spec §5.1.2.2).
 import { checkInt } from "./errors.js";
 
 /** An MSI message: what a device writes to raise an interrupt. Linux: `struct msi_msg` (include/linux/msi.h). */

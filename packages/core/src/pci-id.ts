@@ -1,3 +1,5 @@
+// PCI bus/device/function and requester ids (PCI_DEVID, PCI_BUS_NUM, PCI_SLOT, PCI_FUNC in
+// include/linux/pci.h and include/uapi/linux/pci.h).
 import { ImsimError, describe } from "./errors.js";
 
 /**

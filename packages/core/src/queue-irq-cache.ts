@@ -1,3 +1,5 @@
+// A per-queue cache of QueueIrq records so that hardware raise paths do not ask the strategy per
+// interrupt. No kernel counterpart (a driver keeps its vector table itself, e.g. idxd_irq_entry).
 import type { IrqDesc } from "./irqdesc.js";
 import type { ImsStrategy, Queue } from "./strategy.js";
 

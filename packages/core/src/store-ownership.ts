@@ -1,3 +1,5 @@
+// Which MSI domain owns each entry of a message store, so that two domains never write one entry
+// (the kernel relies on the driver for this; imsim checks it).
 import type { MessageStore } from "./message-store.js";
 import { StoreSlice } from "./message-store.js";
 

@@ -1,169 +1,31 @@
+// createQueueStrategy: the machinery every design shares (queue handles, argument checks,
+// allocation at an index, any index or a range with rollback, PASID updates, teardown). A design
+// supplies only where descriptors live (strategy-types.ts StrategyDesign).
 import { ImsimError, checkInt, describe } from "./errors.js";
 import type { Device } from "./device.js";
-import type { IrqSystem, SysfsProvider } from "./irq-system.js";
+import type { IrqSystem } from "./irq-system.js";
 import type { MessageStore } from "./message-store.js";
 import { PASID_MAX, checkMessageStore } from "./message-store.js";
-import { toCpumask, type Cpumask, type CpumaskLike } from "./cpumask.js";
-import type { MsiDomain, MsiAllocOptions } from "./msi-domain.js";
-import type { MsiMsg } from "./msi-message.js";
-import { summarizeFootprint, type Footprint, type FootprintItem } from "./footprint.js";
+import { toCpumask } from "./cpumask.js";
+import type { MsiAllocOptions } from "./msi-domain.js";
+import { summarizeFootprint } from "./footprint.js";
+import {
+  QUEUE_BRAND,
+  STRATEGY_INTERFACE_VERSION,
+  type ImsStrategy,
+  type Queue,
+  type QueueIrq,
+  type QueueState,
+  type StrategyDesignSource,
+  type StrategyOptions,
+} from "./strategy-types.js";
 
-/** Version of the strategy interface below; a strategy reports the one it was built for. */
-export const STRATEGY_INTERFACE_VERSION = 1;
-
-const QUEUE_BRAND = Symbol.for("imsim.queue");
-
-export interface QueueOptions {
-  /** Queue name: the subdevice name in design A, the attribute-group name in design B. */
-  name: string;
-  /** PASID (20 bits) the queue's interrupt messages carry; none when omitted. */
-  pasid?: number;
-  /** Interrupts to allocate at creation, at the lowest free indices of the slice; default 0. */
-  nvec?: number;
-  /** Entries [base, base+count) of the host store; the whole store when omitted. */
-  slice?: { base: number; count: number };
-  /** CPUs for the queue's interrupts (a mask, "0-3", [0, 1], …); the default affinity when omitted. */
-  affinity?: CpumaskLike;
-}
-
-/** A queue as users hold it: an opaque, branded handle. */
-export interface Queue {
-  readonly id: number;
-  readonly name: string;
-  readonly strategy: string;
-}
-
-/** One interrupt of a queue. */
-export interface QueueIrq {
-  readonly virq: number;
-  /** Index within the queue (0 = the queue's first slot). */
-  readonly index: number;
-  /** msi_index in the domain that owns it (design A: the child's; design B: the host's). */
-  readonly msiIndex: number;
-  /** Physical entry of the host store: what the device uses as the interrupt handle. */
-  readonly storeIndex: number;
-  readonly msg: MsiMsg;
-  /** PASID written with the message (-1 none). */
-  readonly pasid: number;
-}
-
-/**
- * The seam between a partitioned device's driver and the IMS storage design. Both
- * `@imsim/strategy-subdevice` (design A) and `@imsim/strategy-flat` (design B) implement it, and
- * their `createStrategy` factories share one signature, so swapping designs is one import.
- */
-export interface ImsStrategy {
-  readonly name: string;
-  readonly interfaceVersion: number;
-  readonly system: IrqSystem;
-  readonly host: Device;
-  readonly store: MessageStore;
-  createQueue(options: QueueOptions): Queue;
-  destroyQueue(queue: Queue): void;
-  /** Allocates at queue index `index`, or at the lowest free one when omitted (MSI_ANY_INDEX). */
-  allocIrq(queue: Queue, index?: number, options?: MsiAllocOptions): QueueIrq;
-  /** Allocates `count` interrupts at the lowest free indices, all or none. */
-  allocIrqs(queue: Queue, count: number, options?: MsiAllocOptions): QueueIrq[];
-  /** Allocates every index in [first, last], all or none. */
-  allocIrqRange(queue: Queue, first: number, last: number, options?: MsiAllocOptions): QueueIrq[];
-  freeIrq(queue: Queue, index: number): void;
-  /** Frees the allocated indices in [first, last]; returns how many. */
-  freeIrqRange(queue: Queue, first: number, last: number): number;
-  freeAllIrqs(queue: Queue): number;
-  irqs(queue: Queue): QueueIrq[];
-  queues(): Queue[];
-  queueOfVirq(virq: number): Queue | undefined;
-  /** Sets (or with undefined clears) the queue's PASID; every entry it owns is rewritten. Returns how many. */
-  setPasid(queue: Queue, pasid: number | undefined): number;
-  pasidOf(queue: Queue): number | undefined;
-  /** Requester id the queue's interrupt writes carry (what interrupt remapping verifies). */
-  requesterId(queue: Queue): number;
-  /** Sysfs directory whose entries are the queue's virqs. */
-  queueSysfsDir(queue: Queue): string;
-  footprint(): Footprint;
-  /** Destroys every queue; the strategy is unusable afterwards. */
-  dispose(): void;
-}
-
-const warned = new Set<string>();
-
-/**
- * Checks the interface version a strategy reports against this core's. A mismatch is warned about
- * once per strategy name (the strategy may still work) and reported as false.
- */
-export function checkInterfaceVersion(strategy: Pick<ImsStrategy, "name" | "interfaceVersion">): boolean {
-  if (strategy.interfaceVersion === STRATEGY_INTERFACE_VERSION) return true;
-  if (!warned.has(strategy.name)) {
-    warned.add(strategy.name);
-    const text = `imsim: strategy "${strategy.name}" was built for interface version ${String(strategy.interfaceVersion)}, this @imsim/core implements ${STRATEGY_INTERFACE_VERSION}`;
-    const proc = (globalThis as { process?: { emitWarning?: (w: string) => void } }).process;
-    if (proc?.emitWarning) proc.emitWarning(text);
-    else console.warn(text);
-  }
-  return false;
-}
-
-export interface StrategyOptions {
-  /** Affinity default for queues created without one. */
-  affinity?: CpumaskLike;
-}
-
-/** The signature both strategy packages export as `createStrategy`. */
-export type StrategyFactory = (system: IrqSystem, host: Device, store: MessageStore, options?: StrategyOptions) => ImsStrategy;
-
-/** Core-side state of a queue; a design keeps its own records beside it. */
-export interface QueueState {
-  readonly handle: Queue;
-  readonly id: number;
-  readonly name: string;
-  /** First physical store entry of the queue's slice, and its size. */
-  readonly base: number;
-  readonly count: number;
-  pasid: number | undefined;
-  readonly affinity: Cpumask | undefined;
-}
-
-/**
- * What differs between the designs. The shared machinery (validation, index translation checks,
- * all-or-nothing allocation, PASID rewrites, teardown) lives in `createQueueStrategy`.
- */
-export interface StrategyDesign {
-  readonly name: string;
-  /** Sets up the design's records for a new queue (A: child device + domain; B: table row). */
-  attachQueue(queue: QueueState): void;
-  /** Undoes attachQueue after the queue's interrupts were freed. */
-  detachQueue(queue: QueueState): void;
-  domainOf(queue: QueueState): MsiDomain;
-  /** msi_index in domainOf(queue) of queue index `index`. */
-  msiIndexOf(queue: QueueState, index: number): number;
-  /** Queue owning `virq`, through the design's own bookkeeping. */
-  queueOfVirq(virq: number): QueueState | undefined;
-  /** Whether queue index `index` holds an interrupt of this queue (slices of queues may overlap). */
-  owns(queue: QueueState, index: number): boolean;
-  /** The queue indices holding the queue's interrupts, ascending (without scanning its whole slice). */
-  indicesOf(queue: QueueState): number[];
-  /** Called before queue index `index` is allocated (design B records ownership in its table here). */
-  claimIndex(queue: QueueState, index: number): void;
-  /** Called after queue index `index` was freed, or when its allocation failed. */
-  releaseIndex(queue: QueueState, index: number): void;
-  /** Records a PASID change where the design looks it up at message-write time. */
-  recordPasid(queue: QueueState, pasid: number | undefined): void;
-  requesterId(queue: QueueState): number;
-  queueSysfsDir(queue: QueueState): string;
-  /** The design's additions to the sysfs view. */
-  sysfs: SysfsProvider;
-  footprintItems(): FootprintItem[];
-  /** Releases what the design set up at creation (design B's host domain), after every queue is gone. */
-  dispose?(): void;
-}
+export * from "./strategy-types.js";
 
 function checkPasid(pasid: unknown, what: string): number | undefined {
   if (pasid === undefined) return undefined;
   return checkInt(pasid, 0, PASID_MAX, `PASID of ${what}`);
 }
-
-/** What `createQueueStrategy` takes as the design: the design itself, or a function that makes it once the arguments are checked. */
-export type StrategyDesignSource = StrategyDesign | ((system: IrqSystem, host: Device, store: MessageStore) => StrategyDesign);
 
 /**
  * Checks the arguments every strategy factory takes, before a design sees them: `system` an

@@ -1,3 +1,6 @@
+// Kernel text views of a system: /proc/interrupts (kernel/irq/proc.c show_interrupts,
+// arch/x86/kernel/irq.c arch_show_interrupts), sysfs msi_irqs (kernel/irq/msi.c), /proc/irq and
+// /sys/kernel/irq (kernel/irq/proc.c, kernel/irq/irqdesc.c) and debugfs domains (kernel/irq/irqdomain.c).
 import { ImsimError, describe } from "./errors.js";
 import type { IrqSystem } from "./irq-system.js";
 import type { Device } from "./device.js";
