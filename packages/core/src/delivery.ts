@@ -126,7 +126,7 @@ export class Delivery {
   /**
    * A memory write of `data` to (addressHi:addressLo) carrying `requesterId`: decoded as an MSI,
    * validated by interrupt remapping (which checks the requester id; VT-d has no PASID check),
-   * dispatched to the CPU's vector. `pasid` is the write's PASID prefix, kept in fault records.
+   * dispatched to the CPU's vector. `pasid` is the write's PASID prefix: checked for range, else unused.
    * EINVAL when an argument is not a 32-bit integer (addresses, data), a 16-bit requester id, or a
    * PASID (-1 or 20 bits); nothing is recorded then.
    */

@@ -383,7 +383,7 @@ export class IrqSystem {
   /**
    * A memory write of `data` to (addressHi:addressLo) carrying `requesterId`, as a peer or a
    * forged write would: decoded, validated by interrupt remapping (the requester id; VT-d checks no
-   * PASID), dispatched. `pasid` (-1 none) only goes into fault records.
+   * PASID), dispatched. `pasid` (-1 none) is checked for range and otherwise unused, as interrupt remapping ignores it.
    */
   msiWrite(addressLo: number, addressHi: number, data: number, requesterId: number, pasid = -1): DeliveryResult {
     return this.#delivery.msiWrite(addressLo, addressHi, data, requesterId, pasid);
