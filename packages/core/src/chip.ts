@@ -2,7 +2,7 @@
 // handler, startup and shutdown, masking, resend, and the accounting of handled interrupts.
 import { activateLevel, deactivateLevel } from "./irqdomain.js";
 import type { IrqContext } from "./context.js";
-import type { IrqDesc } from "./irqdesc.js";
+import type { IrqAction, IrqDesc } from "./irqdesc.js";
 import { apicDataOf } from "./vector.js";
 
 /** Outcome of one interrupt write (numbers, so the hot path returns without allocating). */
@@ -126,8 +126,41 @@ function ackIrq(ctx: IrqContext, desc: IrqDesc, cpu: number, vector: number): vo
  * while a raise arrived meanwhile and the interrupt is still enabled and allocated.
  */
 export function runActions(ctx: IrqContext, desc: IrqDesc): DeliveryResult {
+  // The common case: one action, nothing pending before or after, no error.
+  const actions = desc.actions;
+  if (actions.length === 1 && !desc.pending) {
+    const a = actions[0]!;
+    desc.inProgress = true;
+    try {
+      a.handler(desc.virq, a.devId);
+    } catch (e) {
+      desc.inProgress = false;
+      return finishAfterThrow(ctx, desc, a, e);
+    }
+    desc.inProgress = false;
+    if (desc.irqCount < 99_999) desc.irqCount++;
+    else noteInterrupt(ctx, desc, true);
+    return desc.pending ? runActionsLoop(ctx, desc, undefined, false) : DELIVERED;
+  }
+  return runActionsLoop(ctx, desc, undefined, true);
+}
+
+/** The single action threw: report it, count it unhandled, then replay what arrived meanwhile. */
+function finishAfterThrow(ctx: IrqContext, desc: IrqDesc, action: IrqAction, error: unknown): DeliveryResult {
   let hookError: unknown = undefined;
-  do {
+  try {
+    ctx.handlerFailed(desc, action, error);
+  } catch (h) {
+    hookError = h;
+  }
+  noteInterrupt(ctx, desc, false);
+  return runActionsLoop(ctx, desc, hookError, false);
+}
+
+/** Runs every action (first at once when `runNow`), again while a raise arrived meanwhile. */
+function runActionsLoop(ctx: IrqContext, desc: IrqDesc, hookError: unknown, runNow: boolean): DeliveryResult {
+  while (runNow || (desc.pending && !desc.disabled && desc.started && ctx.descs.get(desc.virq) === desc)) {
+    runNow = false;
     if (desc.pending) {
       desc.pending = false;
       if (!desc.disabled && desc.masked) unmaskIrq(ctx, desc);
@@ -150,7 +183,7 @@ export function runActions(ctx: IrqContext, desc: IrqDesc): DeliveryResult {
     }
     desc.inProgress = false;
     noteInterrupt(ctx, desc, handled);
-  } while (desc.pending && !desc.disabled && desc.started && ctx.descs.get(desc.virq) === desc);
+  }
   // An onHandlerError hook that throws reaches the caller, but only once the flow is complete.
   if (hookError !== undefined) throw hookError;
   return DELIVERED;

@@ -42,6 +42,7 @@ class RouteCache {
 /** Raise and write: the delivery path of one system. */
 export class Delivery {
   readonly #ctx: IrqContext;
+  readonly #stats: IrqContext["stats"];
   /** The remapping unit whose scope a requester id's bus falls in; undefined without remapping. */
   readonly #unitOf: (requesterId: number) => RemapUnit | undefined;
   readonly #routes = new WeakMap<MessageStore, RouteCache>();
@@ -54,6 +55,7 @@ export class Delivery {
 
   constructor(ctx: IrqContext, unitOf: (requesterId: number) => RemapUnit | undefined) {
     this.#ctx = ctx;
+    this.#stats = ctx.stats;
     this.#unitOf = unitOf;
   }
 
@@ -66,14 +68,15 @@ export class Delivery {
    * masked, else written to the entry's address with the store's requester id.
    */
   raise(store: MessageStore, index: number): DeliveryResult {
-    // Fast path, kept small so that it inlines: a route validated since the last change. The
-    // integer check also keeps "0" or 0.5 from reading the cache as 0.
+    // Fast path, kept small so that it inlines: a route validated since the last change, to an
+    // interrupt that is idle (not running, nothing pending). The integer check also keeps "0" or
+    // 0.5 from reading the cache as 0.
     const routes = this.#last;
     if (routes !== undefined && routes.store === store && index >>> 0 === index && routes.version === store.version && routes.epoch === this.#epoch) {
       const irq = routes.irq[index];
-      if (irq !== undefined && !irq.inProgress) {
+      if (irq !== undefined && !irq.inProgress && !irq.pending) {
         irq.counts[irq.effectiveCpu]!++;
-        this.#ctx.stats.delivered++;
+        this.#stats.delivered++;
         return runActions(this.#ctx, irq);
       }
     }
