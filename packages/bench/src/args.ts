@@ -21,9 +21,13 @@ export type CommandName = "compare" | "show";
 export type Command =
   | { kind: "help"; topic: CommandName | undefined }
   | { kind: "compare"; quick: boolean; json: boolean; out: string }
-  | { kind: "show"; hardware: HardwareName; strategy: StrategyName; view: ViewName };
+  | { kind: "show"; hardware: HardwareName; strategy: StrategyName; view: ViewName; cpus: number };
 
 export const DEFAULT_OUT = "report";
+/** CPUs of each host of the `show` scenario unless --cpus says otherwise. */
+export const DEFAULT_SHOW_CPUS = 4;
+/** The most CPUs `show --cpus` takes: the kernel's NR_CPUS limit, as core's (CONFIG_NR_CPUS_RANGE_END). */
+export const MAX_SHOW_CPUS = 8192;
 
 export const USAGE: Record<"main" | CommandName, string> = {
   main: `Usage: imsim <command> [options]
@@ -50,7 +54,7 @@ Options:
   --out DIR    where to write the report (default: ${DEFAULT_OUT})
   -h, --help   this text
 `,
-  show: `Usage: imsim show --hardware ${HARDWARE_NAMES.join("|")} --strategy ${STRATEGY_NAMES.join("|")} [--view VIEW]
+  show: `Usage: imsim show --hardware ${HARDWARE_NAMES.join("|")} --strategy ${STRATEGY_NAMES.join("|")} [--view VIEW] [--cpus N]
 
 Builds the default scenario (IDXD: a device with kernel queues, a guest with on-demand
 vectors, a user queue; NTB: two hosts and their clients), fires some interrupts and
@@ -64,6 +68,7 @@ Options:
                  sysfs            device files under /sys/devices, as 'grep -r .' prints them
                  irq              /sys/kernel/irq/N/* and /proc/irq/N/*
                  domains          /sys/kernel/debug/irq/domains/*
+  --cpus N       CPUs of each host, 1-${MAX_SHOW_CPUS} (default: ${DEFAULT_SHOW_CPUS})
   -h, --help     this text
 `,
 };
@@ -119,16 +124,18 @@ function parseShow(argv: string[]): Command {
   let hardware: string | undefined;
   let strategy: string | undefined;
   let view = "proc-interrupts";
+  let cpusText: string | undefined;
   const seen = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.indexOf("=");
     const name = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
     const inline = arg.startsWith("--") && eq > 0 ? arg.slice(eq + 1) : undefined;
-    if (name === "--hardware" || name === "--strategy" || name === "--view") once(seen, name, "show");
+    if (name === "--hardware" || name === "--strategy" || name === "--view" || name === "--cpus") once(seen, name, "show");
     if (name === "--hardware") [hardware, i] = takeValue(argv, i, "--hardware", inline, "show");
     else if (name === "--strategy") [strategy, i] = takeValue(argv, i, "--strategy", inline, "show");
     else if (name === "--view") [view, i] = takeValue(argv, i, "--view", inline, "show");
+    else if (name === "--cpus") [cpusText, i] = takeValue(argv, i, "--cpus", inline, "show");
     else if (name.startsWith("-")) throw new UsageError(`unknown option ${name}`, "show");
     else throw new UsageError(`unexpected argument ${JSON.stringify(arg)}`, "show");
   }
@@ -137,7 +144,12 @@ function parseShow(argv: string[]): Command {
   if (strategy === undefined) throw new UsageError(`--strategy is required (${STRATEGY_NAMES.join(" or ")})`, "show");
   if (!isStrategyName(strategy)) throw new UsageError(`--strategy must be ${STRATEGY_NAMES.join(" or ")}, got ${JSON.stringify(strategy)}`, "show");
   if (!(VIEWS as readonly string[]).includes(view)) throw new UsageError(`--view must be one of ${VIEWS.join(", ")}, got ${JSON.stringify(view)}`, "show");
-  return { kind: "show", hardware, strategy, view: view as ViewName };
+  let cpus = DEFAULT_SHOW_CPUS;
+  if (cpusText !== undefined) {
+    cpus = /^[0-9]+$/.test(cpusText) ? Number(cpusText) : NaN;
+    if (!(cpus >= 1 && cpus <= MAX_SHOW_CPUS)) throw new UsageError(`--cpus must be an integer from 1 to ${MAX_SHOW_CPUS}, got ${JSON.stringify(cpusText)}`, "show");
+  }
+  return { kind: "show", hardware, strategy, view: view as ViewName, cpus };
 }
 
 /** Parses the arguments after the program name. Throws UsageError for anything it cannot take. */

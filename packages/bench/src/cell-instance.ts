@@ -1,4 +1,4 @@
-import type { HardwareAdapter, HardwareInstance, ImsStrategy, IrqSystem, Queue, QueueOptions, StrategyFactory, SysfsProvider } from "@imsim/core";
+import type { HardwareAdapter, HardwareInstance, HardwareOptions, ImsStrategy, IrqSystem, Queue, QueueOptions, StrategyFactory, SysfsProvider } from "@imsim/core";
 
 /** A hardware instance under one strategy, with what the bench needs to look behind it. */
 export interface CellInstance {
@@ -20,8 +20,11 @@ export interface CellInstance {
   close(): void;
 }
 
-/** Creates `adapter`'s instance on `factory`, capturing the sysfs providers the strategy adds. */
-export function openCell(adapter: HardwareAdapter, factory: StrategyFactory, cpus: number): CellInstance {
+/**
+ * Creates `adapter`'s instance on `factory`, capturing the sysfs providers the strategy adds: on a
+ * new host of `cpus` CPUs, or on `placement.system` (on `placement.bus`).
+ */
+export function openCell(adapter: HardwareAdapter, factory: StrategyFactory, cpus: number, placement?: Pick<HardwareOptions, "system" | "bus">): CellInstance {
   const providers: SysfsProvider[] = [];
   const capturing: StrategyFactory = (system, host, store, options) => {
     const before = new Set(system.sysfsProviders());
@@ -29,7 +32,7 @@ export function openCell(adapter: HardwareAdapter, factory: StrategyFactory, cpu
     for (const p of system.sysfsProviders()) if (!before.has(p)) providers.push(p);
     return strategy;
   };
-  const hw = adapter.create(capturing, { cpus });
+  const hw = adapter.create(capturing, placement ? { cpus, ...placement } : { cpus });
   const size = hw.strategy.store.size;
   let top = size;
   let serial = 0;

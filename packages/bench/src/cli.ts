@@ -26,7 +26,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(USAGE[command.topic ?? "main"]);
       return 0;
     case "show":
-      process.stdout.write(show(command.hardware, command.strategy, command.view));
+      process.stdout.write(show(command.hardware, command.strategy, command.view, command.cpus));
       return 0;
     case "compare": {
       // Check --out before measuring: a bad one must not cost a two-minute run.

@@ -1,5 +1,5 @@
 import { SysfsView, domainsView, procInterrupts, type IrqSystem } from "@imsim/core";
-import type { ViewName } from "./args.js";
+import { DEFAULT_SHOW_CPUS, type ViewName } from "./args.js";
 import { STRATEGIES, type HardwareName, type StrategyName } from "./matrix.js";
 import { defaultScenario } from "./scenario.js";
 
@@ -27,8 +27,8 @@ export function renderView(system: IrqSystem, view: ViewName): string {
 }
 
 /** What `imsim show` prints: the view of every host of the default scenario (NTB has two). */
-export function show(hardware: HardwareName, strategy: StrategyName, view: ViewName): string {
-  const scenario = defaultScenario(hardware, STRATEGIES[strategy]);
+export function show(hardware: HardwareName, strategy: StrategyName, view: ViewName, cpus = DEFAULT_SHOW_CPUS): string {
+  const scenario = defaultScenario(hardware, STRATEGIES[strategy], cpus);
   try {
     const many = scenario.hosts.length > 1;
     return scenario.hosts.map((h) => (many ? `==> ${h.label} (${strategy}) <==\n` : "") + renderView(h.system, view)).join("\n");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_OUT, EXIT_USAGE, UsageError, parseArgs } from "../src/args.js";
+import { DEFAULT_OUT, DEFAULT_SHOW_CPUS, EXIT_USAGE, MAX_SHOW_CPUS, UsageError, parseArgs } from "../src/args.js";
 import { runCli } from "./support/cli.js";
 
 function usageError(argv: string[]): UsageError {
@@ -23,8 +23,19 @@ describe("parseArgs", () => {
   });
 
   it("reads show and defaults the view to /proc/interrupts", () => {
-    expect(parseArgs(["show", "--hardware", "ntb", "--strategy", "flat"])).toEqual({ kind: "show", hardware: "ntb", strategy: "flat", view: "proc-interrupts" });
-    expect(parseArgs(["show", "--strategy=subdevice", "--hardware=idxd", "--view=domains"])).toEqual({ kind: "show", hardware: "idxd", strategy: "subdevice", view: "domains" });
+    expect(parseArgs(["show", "--hardware", "ntb", "--strategy", "flat"])).toEqual({ kind: "show", hardware: "ntb", strategy: "flat", view: "proc-interrupts", cpus: DEFAULT_SHOW_CPUS });
+    expect(parseArgs(["show", "--strategy=subdevice", "--hardware=idxd", "--view=domains"])).toEqual({ kind: "show", hardware: "idxd", strategy: "subdevice", view: "domains", cpus: DEFAULT_SHOW_CPUS });
+  });
+
+  it("reads show --cpus N (1 to 8192) and refuses anything else", () => {
+    expect(parseArgs(["show", "--hardware", "idxd", "--strategy", "flat", "--cpus", "256"])).toMatchObject({ kind: "show", cpus: 256 });
+    expect(parseArgs(["show", "--hardware", "idxd", "--strategy", "flat", "--cpus=1"])).toMatchObject({ cpus: 1 });
+    expect(parseArgs(["show", "--hardware", "idxd", "--strategy", "flat", "--cpus", String(MAX_SHOW_CPUS)])).toMatchObject({ cpus: MAX_SHOW_CPUS });
+    for (const bad of ["0", "8193", "4.5", "0x10", "1e3", "many"]) {
+      expect(usageError(["show", "--hardware", "idxd", "--strategy", "flat", `--cpus=${bad}`]).message).toBe(`--cpus must be an integer from 1 to ${MAX_SHOW_CPUS}, got ${JSON.stringify(bad)}`);
+    }
+    expect(usageError(["show", "--hardware", "idxd", "--strategy", "flat", "--cpus"]).message).toMatch(/--cpus needs a value/);
+    expect(usageError(["show", "--hardware", "idxd", "--strategy", "flat", "--cpus", "2", "--cpus", "4"]).message).toMatch(/--cpus is given more than once/);
   });
 
   it("answers --help for the program and for each command", () => {

@@ -44,13 +44,26 @@ export interface Capabilities {
 
 /** Options every hardware adapter takes; an adapter may accept more (its `create`'s second type argument). */
 export interface HardwareOptions {
-  /** CPUs of the simulated host(s); the adapter's default when omitted (4 for both packages here). */
+  /** CPUs of the simulated host(s); the adapter's default when omitted (4 for both packages here). Ignored with `system`. */
   cpus?: number;
+  /**
+   * A host to put the device on instead of a new system, so that several instances share one host
+   * (the bench's scale run puts 64 devices on one 256-CPU host). The instance's `system` is then
+   * this one, and `teardown` removes only what the instance added. For a pair of hosts (NTB) it is
+   * the host that owns the interrupts; the peer is still made by the adapter.
+   */
+  system?: IrqSystem;
+  /**
+   * PCI bus number of the device (0-255), so that devices on one host spread over its remapping
+   * units (each covers an equal share of the buses). EEXIST when the adapter's device number on that
+   * bus is taken; the adapter's default bus when omitted.
+   */
+  bus?: number;
 }
 
 /**
  * One live device of a hardware model, driven through one strategy. Every instance owns its own
- * system: instances never share state, and the suite creates one per test.
+ * system unless created on a given one (`HardwareOptions.system`); the suite creates one per test.
  */
 export interface HardwareInstance {
   /** What this pair supports; read once when the suite registers its tests, so it must not change. */

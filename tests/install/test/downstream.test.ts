@@ -139,7 +139,7 @@ describe("installed from packed tarballs, outside the workspace", () => {
       "@imsim/core": `file:${tarballs.get("@imsim/core")}`,
     });
     expect(ours(alone)).toEqual(["core", "strategy-flat"]);
-    writeFileSync(join(alone, "use.mjs"), `import { createStrategy } from "@imsim/strategy-flat";\nimport { createSystem, Entry16Store } from "@imsim/core";\nconst s = createSystem();\nconst d = s.addPciDevice({ bdf: "0000:6a:01.0" });\nconst st = createStrategy(s, d, new Entry16Store({ chipName: "IMS", size: 8, requesterId: d.requesterId, pasid: true }));\nconsole.log(st.name, st.irqs(st.createQueue({ name: "q", nvec: 2 })).length);\n`);
+    writeFileSync(join(alone, "use.mjs"), `import { createStrategy } from "@imsim/strategy-flat";\nimport { createSystem, Entry16Store } from "@imsim/core";\nconst s = createSystem({ interruptRemapping: true });\nconst d = s.addPciDevice({ bdf: "0000:6a:01.0" });\nconst st = createStrategy(s, d, new Entry16Store({ chipName: "IMS", size: 8, requesterId: d.requesterId, pasid: true }));\nconsole.log(st.name, st.irqs(st.createQueue({ name: "q", nvec: 2 })).length);\n`);
     expect(node(alone, ["use.mjs"]).output.trim()).toBe("flat 2");
   });
 

@@ -69,7 +69,7 @@ const strategyEsm = (pkg: string, design: string) => `import { createSystem, Ent
 import { createStrategy, ${design} } from "${pkg}";
 
 const factory: StrategyFactory = createStrategy;
-const system = createSystem();
+const system = createSystem({ interruptRemapping: true });
 const dev = system.addPciDevice({ bdf: "0000:6a:01.0" });
 const s: ImsStrategy = factory(system, dev, new Entry16Store({ chipName: "IMS", size: 8, requesterId: dev.requesterId, pasid: true }));
 const n: number = s.irqs(s.createQueue({ name: "q", nvec: 2 })).length;
