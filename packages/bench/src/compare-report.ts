@@ -143,15 +143,25 @@ export interface Cell {
 export interface ScaleRun {
   strategy: StrategyName;
   hardware: HardwareName;
-  devices: number;
+  /** Simulated hosts of the run: one, holding every device. */
+  hosts: number;
+  cpusPerHost: number;
+  devicesPerHost: number;
   entriesPerDevice: number;
+  /** Interrupts allocated (every entry of every device's store). */
   interrupts: number;
+  /** Of those, requested (activated: a real vector each); the rest hold a reservation only. */
+  activated: number;
   allocMs: number;
+  activateMs: number;
+  /** Freeing the actions, then every interrupt. */
   freeMs: number;
-  /** Heap in use at the peak (everything allocated) above the heap before, forced GC. */
+  /** Heap growth per allocated (not requested) interrupt at this scale, forced GC. */
+  heapBytesPerInterrupt: number;
+  /** Heap in use at the peak (everything allocated, the share activated) above the heap before, forced GC. */
   peakHeapBytes: number;
   peakRssBytes: number;
-  /** Every resource back to zero after freeing. */
+  /** The host's resources (virqs, vectors, reservations, IRTEs, descriptors, store entries, actions) back to what they were before the devices came. */
   clean: boolean;
 }
 
@@ -170,6 +180,6 @@ export interface CompareReport {
   baseline: { deliverNs: number; description: string };
   hardware: { name: HardwareName; source: HardwareSource; note?: string }[];
   cells: Cell[];
-  scale: { devices: number; entriesPerDevice: number; runs: ScaleRun[] };
+  scale: { hosts: number; cpusPerHost: number; devicesPerHost: number; entriesPerDevice: number; runs: ScaleRun[] };
   goals: GoalCheck[];
 }

@@ -9,7 +9,7 @@ import { DESIGN_LETTER, HARDWARE_NAMES, STRATEGIES, STRATEGY_NAMES, type Hardwar
 import { measureExpansion, measureIommu, measurePasid, measureStorage, measureSysfs } from "./measure-concerns.js";
 import { combineRounds, deliveryWorkerPath, measureDeliveryIsolated } from "./delivery-isolated.js";
 import { measureAllocCurve, measureDelivery, prepareDelivery, scaling, type DeliveryFigures, type DeliverySubject } from "./measure-perf.js";
-import { FILL_CPUS, FILL_QUEUE, fillDevices } from "./measure-scale.js";
+import { FILL_CPUS, FILL_QUEUE, SCALE_CPUS, fillHost } from "./measure-scale.js";
 import { Progress, type ProgressStream } from "./progress.js";
 import { prepareOutDir } from "./out-dir.js";
 import { renderHtmlReport } from "./report-html.js";
@@ -22,13 +22,13 @@ export interface CompareOptions {
   /** Where progress goes (process.stderr by default); `silent` for none. */
   progress?: ProgressStream;
   silent?: boolean;
-  /** Devices of the scale run (default 64 full, 8 quick), raised where needed to reach 100,000 interrupts. */
+  /** Devices on the scale run's one host (default 64 full, 8 quick), raised where needed to reach 100,000 interrupts. */
   scaleDevices?: number;
 }
 
 /** Interrupts the heap-per-interrupt figure is measured over, at least. */
 export const BYTES_MEASURED_OVER = 100_000;
-/** Scale run: 64 devices × 2048 IMS entries. */
+/** Scale run: 64 devices × 2048 IMS entries on one host. */
 export const SCALE_DEVICES = 64;
 export const QUICK_SCALE_DEVICES = 8;
 /** Goals from the issue. */
@@ -161,7 +161,7 @@ async function measureCell(
       const entries = storeSize(hw, factory);
       const perDevice = Math.floor(entries / FILL_QUEUE) * FILL_QUEUE;
       const devices = Math.max(scaleDevices, Math.ceil(BYTES_MEASURED_OVER / perDevice));
-      const fill = fillDevices(hw.fillAdapter, factory, devices);
+      const fill = fillHost(hw.fillAdapter, factory, devices, (done) => progress.note(`${done}/${devices} devices filled`));
       perf.bytesPerInterrupt = fill.heapBytesPerInterrupt;
       perf.bytesMeasuredOver = fill.interrupts;
       perf.heapBytesPerQueue = fill.heapBytesPerQueue;
@@ -169,8 +169,9 @@ async function measureCell(
       storage.heapBytesPerQueue = fill.heapBytesPerQueue;
       storage.footprintShareOfHeap = fill.heapBytesPerInterrupt > 0 ? storage.perInterrupt.bytes / fill.heapBytesPerInterrupt : null;
       scale.push({
-        strategy, hardware: hw.name, devices: fill.devices, entriesPerDevice: fill.entriesPerDevice, interrupts: fill.interrupts,
-        allocMs: fill.allocMs, freeMs: fill.freeMs, peakHeapBytes: fill.peakHeapBytes, peakRssBytes: fill.peakRssBytes, clean: fill.clean,
+        strategy, hardware: hw.name, hosts: fill.hosts, cpusPerHost: fill.cpusPerHost, devicesPerHost: fill.devicesPerHost, entriesPerDevice: fill.entriesPerDevice,
+        interrupts: fill.interrupts, activated: fill.activated, allocMs: fill.allocMs, activateMs: fill.activateMs, freeMs: fill.freeMs,
+        heapBytesPerInterrupt: fill.heapBytesPerInterrupt, peakHeapBytes: fill.peakHeapBytes, peakRssBytes: fill.peakRssBytes, clean: fill.clean,
       });
     } catch (e) {
       errors.push(`heap and scale: ${errorOf(e)}`);
@@ -267,7 +268,13 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareR
     baseline: { deliverNs: baselineNs, description: "an array of handlers indexed by number, each incrementing a Uint32Array counter, called in turn (ns per call; mean of the per-hardware medians)" },
     hardware: [...hardware.values()].map((h) => (h.note ? { name: h.name, source: h.source, note: h.note } : { name: h.name, source: h.source })),
     cells,
-    scale: { devices: Math.max(0, ...scale.map((r) => r.devices)), entriesPerDevice: Math.max(0, ...scale.map((r) => r.entriesPerDevice)), runs: scale },
+    scale: {
+      hosts: 1,
+      cpusPerHost: SCALE_CPUS,
+      devicesPerHost: Math.max(0, ...scale.map((r) => r.devicesPerHost)),
+      entriesPerDevice: Math.max(0, ...scale.map((r) => r.entriesPerDevice)),
+      runs: scale,
+    },
     goals: checkGoals(cells),
   };
   report.durationMs = performance.now() - started;

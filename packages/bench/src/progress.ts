@@ -5,6 +5,9 @@ export interface ProgressStream {
   columns?: number;
 }
 
+/** Least time between two progress notes in a log (no terminal). */
+export const NOTE_EVERY_MS = 5000;
+
 /**
  * Progress of a run of known length: on a terminal a bar redrawn in place; otherwise one plain
  * line per step ("[3/24] idxd × flat: delivery"), so logs and CI stay readable.
@@ -16,6 +19,8 @@ export class Progress {
   #done = 0;
   #started = performance.now();
   #silent: boolean;
+  #label = "";
+  #lastNote = 0;
 
   constructor(total: number, stream: ProgressStream, options: { silent?: boolean } = {}) {
     this.#stream = stream;
@@ -30,9 +35,27 @@ export class Progress {
 
   /** Announces the step about to run. */
   start(label: string): void {
+    this.#label = label;
+    this.#lastNote = performance.now();
     if (this.#silent) return;
     if (this.#tty) this.#draw(label);
     else this.#stream.write(`[${this.#done + 1}/${this.#total}] ${label}\n`);
+  }
+
+  /**
+   * How far the current step is (a long one: "12/64 devices filled"): on a terminal shown beside
+   * the step at once; otherwise one indented line at most every NOTE_EVERY_MS.
+   */
+  note(detail: string): void {
+    if (this.#silent) return;
+    if (this.#tty) {
+      this.#draw(`${this.#label} (${detail})`);
+      return;
+    }
+    const now = performance.now();
+    if (now - this.#lastNote < NOTE_EVERY_MS) return;
+    this.#lastNote = now;
+    this.#stream.write(`      ${this.#label}: ${detail}\n`);
   }
 
   /** Marks one step done. */

@@ -62,7 +62,7 @@ ${table("perf", `deliverRatio = raise → handler / bare handler array (${fmt(re
 <figure class="chart" id="chart-delivery">${charts.delivery}<figcaption>Raise → handler for each cell against the bare baseline (an array of handlers indexed by number).</figcaption></figure>
 </div>
 <h2>Scale</h2>
-${table("scale", "Every entry of every device's store allocated, then freed (heap read with forced GC)", scaleRows(report))}
+${table("scale", "Every device on one host; every entry of every store allocated, a share requested (activated), then all freed (heap read with forced GC)", scaleRows(report))}
 <h2>Goals</h2>
 <ul id="goals">
 ${goals}

@@ -64,14 +64,17 @@ export function perfRows(report: CompareReport): { header: string[]; rows: strin
 }
 
 export function scaleRows(report: CompareReport): { header: string[]; rows: string[][] } {
-  const header = ["cell", "devices", "entries/device", "interrupts", "alloc ms", "free ms", "peak heap", "peak RSS", "clean"];
+  const header = ["cell", "host", "devices", "entries/device", "interrupts", "activated", "alloc ms", "free ms", "heap/interrupt", "peak heap", "peak RSS", "clean"];
   const rows = report.scale.runs.map((r) => [
     cellLabel({ design: r.strategy === "subdevice" ? "A" : "B", strategy: r.strategy, hardware: r.hardware }),
-    String(r.devices),
+    `${r.hosts} × ${r.cpusPerHost} CPUs`,
+    String(r.devicesPerHost),
     String(r.entriesPerDevice),
     r.interrupts.toLocaleString("en-US"),
+    r.activated.toLocaleString("en-US"),
     fmt(r.allocMs, 0),
     fmt(r.freeMs, 0),
+    `${fmt(r.heapBytesPerInterrupt, 0)} B`,
     fmtBytes(r.peakHeapBytes),
     fmtBytes(r.peakRssBytes),
     yesNo(r.clean),
@@ -95,7 +98,7 @@ export function renderTextReport(report: CompareReport): string {
   const p = perfRows(report);
   out.push(textTable(p.header, p.rows));
   out.push("");
-  out.push("Scale and heap (every entry of every device's store allocated, then freed; heap with forced GC)");
+  out.push("Scale and heap (every device on one host; every entry of every store allocated, a share requested, then all freed; heap with forced GC)");
   const s = scaleRows(report);
   out.push(textTable(s.header, s.rows));
   out.push("");

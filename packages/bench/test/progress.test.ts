@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { Progress } from "../src/progress.js";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { NOTE_EVERY_MS, Progress } from "../src/progress.js";
 
 function sink(isTTY: boolean) {
   const chunks: string[] = [];
@@ -31,6 +31,27 @@ describe("Progress", () => {
     p.finish("done");
     expect(chunks.at(-1)).toMatch(/^\r\x1b\[2Kdone \(/);
     expect(chunks.slice(0, -1).join("")).not.toContain("\n");
+  });
+
+  it("notes how far a long step is: beside the step on a terminal, at most every NOTE_EVERY_MS in a log", () => {
+    vi.useFakeTimers({ toFake: ["performance"] });
+    const tty = sink(true);
+    const t = new Progress(2, tty.stream);
+    t.start("idxd × A: heap and scale");
+    t.note("3/64 devices filled");
+    expect(tty.chunks.at(-1)).toMatch(/^\r\x1b\[2K░{24}\s+0% 0\/2 idxd × A: heap and scale \(3\/64 devices filled\)$/);
+    const log = sink(false);
+    const p = new Progress(2, log.stream);
+    p.start("idxd × A: heap and scale");
+    p.note("1/64 devices filled"); // right after the step's own line: nothing
+    vi.advanceTimersByTime(NOTE_EVERY_MS);
+    p.note("40/64 devices filled");
+    p.note("41/64 devices filled"); // too soon after the last note
+    expect(log.chunks.join("")).toBe("[1/2] idxd × A: heap and scale\n      idxd × A: heap and scale: 40/64 devices filled\n");
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
   });
 
   it("stays quiet when silent", () => {

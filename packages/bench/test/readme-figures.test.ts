@@ -16,7 +16,7 @@ import {
 import { WIDE_NTB_VECTORS, resolveHardware } from "../src/hardware.js";
 import { STRATEGIES } from "../src/matrix.js";
 import { ALLOC_CURVE_SIZES, BASELINE_PASSES, DELIVERY_PASSES, QUEUE_SLICE } from "../src/measure-perf.js";
-import { FILL_CPUS, FILL_QUEUE } from "../src/measure-scale.js";
+import { ACTIVATE_EVERY, FILL_CPUS, FILL_QUEUE, SCALE_CPUS, SCALE_IOMMUS } from "../src/measure-scale.js";
 import { FULL_TIMING, QUICK_TIMING } from "../src/timing.js";
 
 // The run sizes and goals the README states are read from the bench's constants and the hardware it
@@ -65,15 +65,16 @@ afterAll(() => {
 });
 
 describe("the bench README's figures are the bench's", () => {
-  it("the scale run: devices, CPUs, queue size, and the quick run's device counts per hardware", () => {
-    says(`${SCALE_DEVICES} devices, each a simulated host with ${FILL_CPUS} CPUs`);
-    says(`allocated in queues of ${FILL_QUEUE} and then freed`);
-    says(`"scale": { "devices": ${SCALE_DEVICES}, "entriesPerDevice": ${Math.floor(idxdEntries / FILL_QUEUE) * FILL_QUEUE},`);
+  it("the scale run: one host, its CPUs and remapping units, devices, queue size, the activated share, and the quick run's device counts", () => {
+    says(`All ${SCALE_DEVICES} devices of a run sit on **one** simulated host of ${SCALE_CPUS} CPUs with ${SCALE_IOMMUS} interrupt-remapping units`);
+    says(`allocated in queues of ${FILL_QUEUE}.`);
+    says(`Then one interrupt in ${ACTIVATE_EVERY} is requested`);
+    says(`"scale": { "hosts": 1, "cpusPerHost": ${SCALE_CPUS}, "devicesPerHost": ${SCALE_DEVICES}, "entriesPerDevice": ${Math.floor(idxdEntries / FILL_QUEUE) * FILL_QUEUE},`);
     const quick = (entries: number) => Math.max(QUICK_SCALE_DEVICES, Math.ceil(BYTES_MEASURED_OVER / (Math.floor(entries / FILL_QUEUE) * FILL_QUEUE)));
     const ntbQueues = Math.floor(ntbEntries / FILL_QUEUE);
     says(
-      `In quick mode the run uses just enough devices for ${n(BYTES_MEASURED_OVER)} interrupts: ${quick(idxdEntries)} IDXD devices of ${idxdEntries} IMS entries, ` +
-        `or ${quick(ntbEntries)} NTB hosts, whose ${ntbEntries}-entry tables hold ${ntbQueues} queues of ${FILL_QUEUE} (${ntbQueues * FILL_QUEUE} interrupts).`,
+      `In quick mode the run uses just enough devices for ${n(BYTES_MEASURED_OVER)} interrupts, on the same one host: ${quick(idxdEntries)} IDXD devices of ${idxdEntries} IMS entries, ` +
+        `or ${quick(ntbEntries)} NTB devices, whose ${ntbEntries}-entry tables hold ${ntbQueues} queues of ${FILL_QUEUE} (${ntbQueues * FILL_QUEUE} interrupts).`,
     );
     says(`over \`bytesMeasuredOver\` ≥ ${n(BYTES_MEASURED_OVER)} interrupts`);
   });
