@@ -81,12 +81,14 @@ export class IdxdUserQueue implements DriverChild {
       this.#releaseWq = driver.acquireWq(options.wq, "user", -1);
       undo.push(this.#releaseWq);
       this.#handles = [];
+      // request_irq, then the interrupt handle, as idxd_wq_request_irq orders them
+      // (drivers/dma/idxd/device.c); request_irq is what writes the IMS entry (activation).
       for (const irq of this.#irqs) {
-        this.#handles.push(driver.imsHandle(irq.storeIndex));
-        undo.push(() => driver.releaseImsHandle(irq.storeIndex));
         const index = irq.index;
         driver.system.requestIrq(irq.virq, this.name, () => this.#interrupt(index));
         undo.push(() => driver.system.freeIrq(irq.virq, this.name));
+        this.#handles.push(driver.imsHandle(irq.storeIndex));
+        undo.push(() => driver.releaseImsHandle(irq.storeIndex));
       }
       driver.addChild(this);
     } catch (e) {
