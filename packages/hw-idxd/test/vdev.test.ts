@@ -35,6 +35,27 @@ describe.each(STRATEGIES)("the guest's virtual MSI-X (%s)", (_name, strategy) =>
     b.driver.remove();
   });
 
+  test("masking is lazy: the backing IMS entry stays unmasked until a completion arrives; the first is held by the flow and masks it, later ones set its pending bit; unmask delivers once", () => {
+    const b = boot(strategy);
+    const g = guest(b, "vdsa0", 2, 0x42);
+    g.vdev.guest.enableVector(1, (v) => g.seen.push(v));
+    const entry = b.driver.strategy.irqs(g.vdev.queue)[0]!.storeIndex;
+    const ims = b.device.ims!;
+    g.vdev.guest.maskVector(1);
+    expect(ims.isMasked(entry)).toBe(false);
+    expect(g.noop(1)).toBe(R.COMP_SUCCESS);
+    expect([ims.isMasked(entry), ims.isPending(entry)]).toEqual([true, false]);
+    expect(g.noop(1)).toBe(R.COMP_SUCCESS);
+    expect(g.noop(1)).toBe(R.COMP_SUCCESS);
+    expect([ims.isMasked(entry), ims.isPending(entry)]).toEqual([true, true]);
+    expect(g.seen).toEqual([]);
+    g.vdev.guest.unmaskVector(1);
+    expect(g.seen).toEqual([1]);
+    expect([ims.isMasked(entry), ims.isPending(entry)]).toEqual([false, false]);
+    expect(b.system.faults.total).toBe(0);
+    b.driver.remove();
+  });
+
   test("two guests each number their vectors from 1, get their own PASID on the backing entries, and see only their own interrupts", () => {
     const b = boot(strategy);
     const a = guest(b, "vdsa0", 2, 0x42);
