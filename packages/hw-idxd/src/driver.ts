@@ -137,7 +137,8 @@ export interface DriverChild {
 /**
  * The IDXD driver: probes and configures the device through its registers, takes MSI-X for the
  * control block (vector 0 "idxd-misc") and the kernel WQs ("idxd-portal"), and gives every other
- * queue (user clients, guests) IMS interrupts through the chosen strategy. Mirrors the flow of
+ * queue (user clients, guests) IMS interrupts through the chosen strategy, where the platform
+ * offers an IMS domain (a physical interrupt-remapping unit; EOPNOTSUPP for them otherwise). Mirrors the flow of
  * drivers/dma/idxd/init.c and device.c (idxd_probe, idxd_device_config, idxd_wq_enable), written
  * from their description, not their code.
  */
