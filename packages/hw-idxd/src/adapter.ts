@@ -1,5 +1,7 @@
 import {
+  DEVICE_REFUSED,
   FAULTED,
+  checkInt,
   createQueueIrqCache,
   ImsimError,
   createSystem,
@@ -22,8 +24,13 @@ import { Memory } from "./memory.js";
 import * as R from "./registers.js";
 
 export interface IdxdAdapterOptions extends HardwareOptions {
-  /** Default true: an Intel IOMMU with interrupt remapping, which validates source id and PASID. */
+  /**
+   * Default true: an Intel IOMMU with interrupt remapping (it validates the source id; the PASID is
+   * the device's to check). IMS needs it: with false, `create` throws EOPNOTSUPP.
+   */
   interruptRemapping?: boolean;
+  /** Default false: the remapping unit is a virtual IOMMU's ("vIR-"), which offers no IMS: `create` throws EOPNOTSUPP. */
+  virtualIommu?: boolean;
   /** Device capabilities (counts, IMS size); Sapphire Rapids defaults. */
   capabilities?: Partial<IdxdCapabilities>;
 }
@@ -45,16 +52,27 @@ export type IdxdHardwareAdapter = HardwareAdapter<IdxdHardwareInstance, IdxdAdap
 
 function createInstance(strategyFactory: StrategyFactory, options: IdxdAdapterOptions = {}): IdxdHardwareInstance {
   if (typeof strategyFactory !== "function") throw new ImsimError("EINVAL", `the IDXD adapter needs a strategy factory, got ${describe(strategyFactory)}`);
-  const system: IrqSystem = createSystem({ cpus: options.cpus ?? 4, interruptRemapping: options.interruptRemapping ?? true });
+  const system: IrqSystem = createSystem({
+    cpus: options.cpus ?? 4,
+    interruptRemapping: options.interruptRemapping ?? true,
+    ...(options.virtualIommu === undefined ? {} : { virtualIommu: options.virtualIommu }),
+  });
   const device = new IdxdDevice(system, { ...(options.capabilities ?? {}), memory: new Memory(1 << 24, "host memory") });
   let driver: IdxdDriver;
+  let strategy: ImsStrategy;
   try {
     driver = IdxdDriver.probe(device, { strategy: strategyFactory });
+    try {
+      // EOPNOTSUPP without an IMS domain (no interrupt remapping, a virtual IOMMU): queues here are IMS clients.
+      strategy = driver.strategy;
+    } catch (e) {
+      driver.remove();
+      throw e;
+    }
   } catch (e) {
     system.removeDevice(device.pci);
     throw e;
   }
-  const strategy: ImsStrategy = driver.strategy;
   const ims = device.ims!;
   /**
    * The raise descriptor, encoded once: a no-op with RCI. Only its interrupt handle (the u16 at byte
@@ -76,8 +94,30 @@ function createInstance(strategyFactory: StrategyFactory, options: IdxdAdapterOp
     return storeIndex;
   };
 
+  /**
+   * Runs a no-op with a completion interrupt on the queue's IMS entry `storeIndex`, submitted
+   * (ENQCMD) under `pasid` (-1: ENQCMDS without one), and returns what became of the interrupt.
+   * The device raises nothing when it refuses the handle (its PASID check, or a handle not
+   * granted): `stats.interrupts` does not move, and the refusal is recorded where the device
+   * records it, in SWERR (status 0x19, no completion record to take it).
+   */
+  const complete = (storeIndex: number, pasid: number): DeliveryResult | typeof DEVICE_REFUSED => {
+    descView.setUint16(D_INT_HANDLE, driver.imsHandle(storeIndex), true);
+    const raised = device.stats.interrupts;
+    device.lastDelivery = -1;
+    device.submit(portal, desc, pasid);
+    device.run();
+    if (device.stats.interrupts === raised) return DEVICE_REFUSED;
+    return device.lastDelivery === -1 ? FAULTED : device.lastDelivery;
+  };
+
+  /** free_irq of every action on the queue's interrupts (the suite's included), then the queue: what an owner tearing down does. */
+  const destroyQueue = (queue: Queue): void => {
+    driver.destroyImsQueue(queue, { freeActions: true });
+  };
+
   return {
-    supports: { pasid: true, interruptRemapping: system.interruptRemapping, dmaAliases: false, peerTrigger: false, link: false },
+    supports: { pasid: true, interruptRemapping: system.interruptRemapping, pasidCheck: true, dmaAliases: false, peerTrigger: false, link: false },
     system,
     strategy,
     device,
@@ -85,9 +125,7 @@ function createInstance(strategyFactory: StrategyFactory, options: IdxdAdapterOp
     createQueue(queueOptions: QueueOptions): Queue {
       return driver.createImsQueue(ADAPTER_WQ, queueOptions);
     },
-    destroyQueue(queue: Queue): void {
-      driver.destroyImsQueue(queue);
-    },
+    destroyQueue,
     /**
      * A no-op descriptor with a completion interrupt on the queue's IMS entry, under the queue's PASID, run by the device.
      * The device checks the entry's PASID Enable and PASID against the submission (DSA spec §5.4, see
@@ -97,12 +135,21 @@ function createInstance(strategyFactory: StrategyFactory, options: IdxdAdapterOp
      */
     raise(queue: Queue, index: number): DeliveryResult {
       const pasid = strategy.pasidOf(queue) ?? -1; // validates the handle, as strategy.irqs would
-      const storeIndex = storeIndexOf(queue, index);
-      descView.setUint16(D_INT_HANDLE, driver.imsHandle(storeIndex), true);
-      device.lastDelivery = -1;
-      device.submit(portal, desc, pasid);
-      device.run();
-      return device.lastDelivery === -1 ? FAULTED : device.lastDelivery;
+      const r = complete(storeIndexOf(queue, index), pasid);
+      // The queue's own PASID matches its entries: a refusal here is a handle the device did not take.
+      return r === DEVICE_REFUSED ? FAULTED : r;
+    },
+    /**
+     * The same completion, submitted under `submitter.pasid` (-1: none): the device compares it with
+     * the IMS entry's PASID Enable and PASID (DSA spec rev 3.0 §5.4, §9.2.28) and, when they differ,
+     * completes the descriptor with 0x19 (invalid interrupt handle), records it in SWERR and raises
+     * nothing: DEVICE_REFUSED. The IOMMU never sees the write.
+     */
+    raiseAs(queue: Queue, index: number, submitter: { pasid: number }): DeliveryResult | typeof DEVICE_REFUSED {
+      strategy.pasidOf(queue); // validates the handle, as strategy.irqs would
+      if (typeof submitter !== "object" || submitter === null) throw new ImsimError("EINVAL", `submitter must be an object with a pasid, got ${describe(submitter)}`);
+      const pasid = submitter.pasid === -1 ? -1 : checkInt(submitter.pasid, 0, 0xfffff, "submitter PASID");
+      return complete(storeIndexOf(queue, index), pasid);
     },
     writeAs(queue: Queue, index: number, forged: { requesterId?: number; pasid?: number }): DeliveryResult {
       strategy.pasidOf(queue); // validates the handle, as strategy.irqs would
@@ -116,6 +163,7 @@ function createInstance(strategyFactory: StrategyFactory, options: IdxdAdapterOp
     removeDevice(): void {
       system.removeDevice(device.pci);
     },
+    /** Unbinds the driver, which frees every action still requested on its queues' interrupts first, then removes the device. */
     teardown(): void {
       driver.remove();
       if (!device.pci.removed) system.removeDevice(device.pci);
@@ -123,10 +171,13 @@ function createInstance(strategyFactory: StrategyFactory, options: IdxdAdapterOp
   };
 }
 
-/** Creates an adapter with fixed options (IR off, other counts). */
+/**
+ * Creates an adapter with fixed options (other counts, CPUs). Without interrupt remapping or with a
+ * virtual IOMMU its `create` throws EOPNOTSUPP: those platforms offer no IMS domain.
+ */
 export function createIdxdAdapter(defaults: IdxdAdapterOptions = {}): IdxdHardwareAdapter {
   return {
-    name: defaults.interruptRemapping === false ? "idxd (no IR)" : "idxd",
+    name: defaults.interruptRemapping === false ? "idxd (no IR)" : defaults.virtualIommu === true ? "idxd (vIOMMU)" : "idxd",
     create: (factory: StrategyFactory, options?: IdxdAdapterOptions) => createInstance(factory, { ...defaults, ...(options ?? {}) }),
   };
 }

@@ -1,9 +1,12 @@
 import {
   ImsimError,
   MSI_DEFAULT_DOMAIN,
+  acceptTemplate,
   checkInt,
   checkInterfaceVersion,
   describe,
+  imsTemplate,
+  isImsimError,
   type ImsStrategy,
   type IrqSystem,
   type MsiDomain,
@@ -134,7 +137,8 @@ export interface DriverChild {
 /**
  * The IDXD driver: probes and configures the device through its registers, takes MSI-X for the
  * control block (vector 0 "idxd-misc") and the kernel WQs ("idxd-portal"), and gives every other
- * queue (user clients, guests) IMS interrupts through the chosen strategy. Mirrors the flow of
+ * queue (user clients, guests) IMS interrupts through the chosen strategy, where the platform
+ * offers an IMS domain (a physical interrupt-remapping unit; EOPNOTSUPP for them otherwise). Mirrors the flow of
  * drivers/dma/idxd/init.c and device.c (idxd_probe, idxd_device_config, idxd_wq_enable), written
  * from their description, not their code.
  */
@@ -146,6 +150,8 @@ export class IdxdDriver {
   readonly msixDomain: MsiDomain;
   readonly miscVirq: number;
   readonly #strategy: ImsStrategy | undefined;
+  /** Why the platform gave no IMS domain (EOPNOTSUPP), when it did not. */
+  readonly #imsRefused: ImsimError | undefined;
   readonly #setup = new Map<number, WqSetup>();
   readonly #kernelWqs = new Map<number, KernelWqState>();
   readonly #children = new Set<DriverChild>();
@@ -181,7 +187,14 @@ export class IdxdDriver {
     try {
       this.miscVirq = this.msixDomain.allocAt(0).virq;
       system.requestIrq(this.miscVirq, "idxd-misc", () => this.#miscInterrupt());
-      this.#strategy = device.ims ? options.strategy(system, pci, device.ims, options.strategyOptions) : undefined;
+      // IMS only where the platform offers it (pci_create_ims_domain → x86_init_dev_msi_info: a
+      // physical remapping unit above the function). Where it does not, the driver goes on
+      // without IMS, as a driver whose pci_create_ims_domain() returned false: the kernel WQs keep
+      // their MSI-X vectors, IMS clients are refused with EOPNOTSUPP. There is no MSI-X fallback
+      // for them: v6.9's idxd gives only kernel WQs an interrupt (drivers/dma/idxd/device.c,
+      // idxd_wq_request_irq returns early for other WQ types) and has no IMS path at all.
+      this.#imsRefused = device.ims ? imsRefusal(system, device) : undefined;
+      this.#strategy = device.ims && !this.#imsRefused ? options.strategy(system, pci, device.ims, options.strategyOptions) : undefined;
       // A strategy built for another core interface version may still work: warn once, go on.
       if (this.#strategy) checkInterfaceVersion(this.#strategy);
       // The kernel's DMA address space under its PASID (iommu_attach_device_pasid of the DMA domain).
@@ -211,10 +224,18 @@ export class IdxdDriver {
     return device.system.atomically(() => new IdxdDriver(device, options));
   }
 
-  /** The IMS strategy; ENODEV when the device has no IMS. */
+  /**
+   * The IMS strategy; ENODEV when the device has no IMS table, EOPNOTSUPP when the platform offers
+   * no IMS domain (no interrupt remapping, or a virtual IOMMU's).
+   */
   get strategy(): ImsStrategy {
+    if (this.#imsRefused) throw new ImsimError("EOPNOTSUPP", `${this.name} has no IMS: ${this.#imsRefused.message}`);
     if (!this.#strategy) throw new ImsimError("ENODEV", `${this.device.pci.name} has no IMS table`);
     return this.#strategy;
+  }
+  /** Whether IMS clients (user queues, guests, `createImsQueue`) can be created: the device has an IMS table and the platform an IMS domain for it. */
+  get imsAvailable(): boolean {
+    return this.#strategy !== undefined;
   }
   get removed(): boolean {
     return this.#removed;
@@ -503,7 +524,10 @@ export class IdxdDriver {
 
   /**
    * An IMS client queue of a shared WQ, created through the strategy with the caller's options:
-   * the generic form the conformance adapter drives. Destroy with `destroyImsQueue`.
+   * the generic form the conformance adapter drives. Its interrupts are allocated, not requested:
+   * the caller requests them (request_irq writes the IMS entries, v6.9's IMS template has no
+   * MSI_FLAG_ACTIVATE_EARLY) and frees them before `destroyImsQueue`. EOPNOTSUPP when the platform
+   * offers no IMS (see `strategy`).
    */
   createImsQueue(wqId: number, options: QueueOptions): Queue {
     // Everything that can fail comes before the first device command; a failure undoes the rest.
@@ -519,32 +543,49 @@ export class IdxdDriver {
         strategy.destroyQueue(queue);
         throw e;
       }
-      const child: DriverChild & { wqId: number; queue: Queue } = {
+      const inHandler = () => strategy.irqs(queue).some((irq) => virqInHandler(this.system, irq.virq));
+      /**
+       * free_irq of the actions still requested when `freeActions` (an owner tearing everything
+       * down), the queue's interrupts (EBUSY, changing nothing, while one still has an action:
+       * free_irq() comes first), then the interrupt handles and the WQ.
+       */
+      const destroy = (gone: boolean, freeActions: boolean): void => {
+        const irqs = gone ? [] : strategy.irqs(queue);
+        if (!gone) {
+          if (inHandler()) throw new ImsimError("EBUSY", `IMS queue ${queue.name} cannot be destroyed from the handler of one of its interrupts`);
+          if (freeActions) for (const irq of irqs) this.system.freeAllActions(irq.virq);
+          strategy.destroyQueue(queue);
+        }
+        for (const irq of irqs) this.releaseImsHandle(irq.storeIndex);
+        this.#children.delete(child);
+        this.#imsQueues.delete(queue);
+        release();
+      };
+      const child: DriverChild & { wqId: number; queue: Queue; destroy: typeof destroy } = {
         wqId,
         queue,
-        inHandler: () => strategy.irqs(queue).some((irq) => virqInHandler(this.system, irq.virq)),
-        release: (gone) => {
-          // destroyQueue first: it is the step that can refuse (EBUSY from the queue's own handler).
-          const irqs = gone ? [] : strategy.irqs(queue);
-          if (!gone) strategy.destroyQueue(queue);
-          for (const irq of irqs) this.releaseImsHandle(irq.storeIndex);
-          this.#children.delete(child);
-          this.#imsQueues.delete(queue);
-          release();
-        },
+        inHandler,
+        destroy,
+        // Unbinding the driver or disabling the WQ takes the queue down with whatever was requested on it.
+        release: (gone) => destroy(gone, true),
       };
       this.#children.add(child);
       this.#imsQueues.set(queue, child);
       return queue;
     });
   }
-  readonly #imsQueues = new Map<Queue, DriverChild>();
+  readonly #imsQueues = new Map<Queue, DriverChild & { destroy: (gone: boolean, freeActions: boolean) => void }>();
 
-  destroyImsQueue(queue: Queue): void {
+  /**
+   * Destroys an IMS queue of `createImsQueue`: its interrupts, their handles, its hold on the WQ.
+   * Every action on its interrupts must have been freed first (EBUSY otherwise, nothing changed),
+   * unless `freeActions` is set: then they are freed here first (what an adapter's teardown does).
+   */
+  destroyImsQueue(queue: Queue, options: { freeActions?: boolean } = {}): void {
     this.#assertLive();
     const child = this.#imsQueues.get(queue);
     if (!child) throw new ImsimError("ENOENT", `${describe(queue)} is not an IMS queue of ${this.name}`);
-    this.guardCommands(() => child.release(false));
+    this.guardCommands(() => child.destroy(false, options?.freeActions === true));
   }
 
   // ------------------------------------------------------------------ kernel WQs (MSI-X)
@@ -747,5 +788,20 @@ export class IdxdDriver {
   #onDeviceRemoved(): void {
     this.#deviceGone = true;
     this.remove();
+  }
+}
+
+/**
+ * The EOPNOTSUPP the platform answers an IMS domain for `device` with, or undefined when it offers
+ * one: core's own check (acceptTemplate, x86_init_dev_msi_info) against the MSI parent above the
+ * function, asked before any domain exists.
+ */
+function imsRefusal(system: IrqSystem, device: IdxdDevice): ImsimError | undefined {
+  try {
+    acceptTemplate(system.platform.msiParentFor(device.pci), imsTemplate(device.ims!.chipName), device.pci.name);
+    return undefined;
+  } catch (e) {
+    if (isImsimError(e, "EOPNOTSUPP")) return e;
+    throw e;
   }
 }

@@ -78,15 +78,21 @@ export class IdxdUserQueue implements DriverChild {
       this.queue = strategy.createQueue({ name: this.name, pasid: this.pasid, slice: this.#slice, nvec });
       undo.push(() => strategy.destroyQueue(this.queue));
       this.#irqs = strategy.irqs(this.queue);
+      // request_irq, which writes the IMS entries (activation), before any device command: a
+      // failure there leaves ENABLE_WQ and REQUEST_INT_HANDLE unissued. (The kernel enables a WQ,
+      // then requests its irq, then its handle: drv_enable_wq, idxd_wq_request_irq in
+      // drivers/dma/idxd/device.c; the handle still follows its request_irq here.)
+      for (const irq of this.#irqs) {
+        const index = irq.index;
+        driver.system.requestIrq(irq.virq, this.name, () => this.#interrupt(index));
+        undo.push(() => driver.system.freeIrq(irq.virq, this.name));
+      }
       this.#releaseWq = driver.acquireWq(options.wq, "user", -1);
       undo.push(this.#releaseWq);
       this.#handles = [];
       for (const irq of this.#irqs) {
         this.#handles.push(driver.imsHandle(irq.storeIndex));
         undo.push(() => driver.releaseImsHandle(irq.storeIndex));
-        const index = irq.index;
-        driver.system.requestIrq(irq.virq, this.name, () => this.#interrupt(index));
-        undo.push(() => driver.system.freeIrq(irq.virq, this.name));
       }
       driver.addChild(this);
     } catch (e) {

@@ -124,15 +124,10 @@ export class IdxdVdev implements DriverChild {
     }
     this.driver.system.atomically(() => {
       const strategy = this.driver.strategy;
+      const system = this.driver.system;
       let backed = false;
       if (s.virq === 0) {
         const irq = strategy.allocIrq(this.queue, v - 1);
-        try {
-          s.handle = this.driver.imsHandle(irq.storeIndex);
-        } catch (e) {
-          strategy.freeIrq(this.queue, v - 1);
-          throw e;
-        }
         s.virq = irq.virq;
         s.storeIndex = irq.storeIndex;
         backed = true;
@@ -140,13 +135,27 @@ export class IdxdVdev implements DriverChild {
       // The handler goes in before request_irq: a raise held on a cached backing replays into it.
       s.handler = handler;
       s.masked = false;
-      try {
-        this.driver.system.requestIrq(s.virq, this.#actionName(v), () => this.#fire(v));
-      } catch (e) {
+      const undo = (requested: boolean) => {
+        if (requested) system.freeIrq(s.virq, this.#actionName(v));
         s.handler = undefined;
         s.masked = true;
         if (backed) this.#unback(v, s);
+      };
+      // request_irq (which writes the IMS entry), then the interrupt handle, as idxd_wq_request_irq
+      // orders them (drivers/dma/idxd/device.c).
+      try {
+        system.requestIrq(s.virq, this.#actionName(v), () => this.#fire(v));
+      } catch (e) {
+        undo(false);
         throw e;
+      }
+      if (backed) {
+        try {
+          s.handle = this.driver.imsHandle(s.storeIndex);
+        } catch (e) {
+          undo(true);
+          throw e;
+        }
       }
     });
   }

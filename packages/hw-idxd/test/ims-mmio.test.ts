@@ -17,7 +17,7 @@ describe("IMS entries rewritten through MMIO", () => {
     hw.device.write(hw.device.imsOffset + irq!.storeIndex * 16, 4, (0xfee00000 | (0x7000 << 5) | 0x18) >>> 0);
     expect(hw.system.raise(ims, irq!.storeIndex)).not.toBe(DELIVERED);
     expect(hits).toBe(2);
-    expect(hw.system.faults.count("irte-not-present")).toBe(1);
+    expect(hw.system.faults.count("not-present")).toBe(1);
     hw.teardown();
   });
 });

@@ -1,4 +1,4 @@
-import { createSystem, type HandlerErrorRecord, type IrqSystem, type StrategyFactory } from "@imsim/core";
+import { createSystem, type HandlerErrorRecord, type IrqSystem, type ResourceSnapshot, type StrategyFactory } from "@imsim/core";
 import { createStrategy as subdevice } from "@imsim/strategy-subdevice";
 import { createStrategy as flat } from "@imsim/strategy-flat";
 import { IdxdDevice, IdxdDriver, Memory, type IdxdDeviceOptions, type IdxdDriverOptions } from "../../src/index.js";
@@ -20,6 +20,8 @@ export function boot(
   strategy: StrategyFactory = flat,
   options: {
     ir?: boolean;
+    /** The remapping unit is a virtual IOMMU's (no IMS domain). */
+    virtualIommu?: boolean;
     cpus?: number;
     device?: Partial<Omit<IdxdDeviceOptions, "memory">>;
     driver?: Partial<IdxdDriverOptions>;
@@ -29,12 +31,26 @@ export function boot(
   const system = createSystem({
     cpus: options.cpus ?? 4,
     interruptRemapping: options.ir ?? true,
+    ...(options.virtualIommu ? { virtualIommu: true } : {}),
     ...(options.onHandlerError ? { onHandlerError: options.onHandlerError } : {}),
   });
   const memory = new Memory(1 << 24, "host memory");
   const device = new IdxdDevice(system, { ...(options.device ?? {}), memory });
   const driver = IdxdDriver.probe(device, { strategy, ...(options.driver ?? {}) });
   return { system, device, driver, memory };
+}
+
+/**
+ * What the system holds with `devices` PCI devices and nothing else: its boot snapshot (the legacy
+ * and DMAR interrupts with their vectors, IRTEs and actions) plus the devices.
+ */
+export function bootState(system: IrqSystem, devices = 0): ResourceSnapshot {
+  return { ...system.bootSnapshot, devices };
+}
+
+/** Actions beyond the ones the system booted with (legacy, DMAR). */
+export function deviceActions(system: IrqSystem): number {
+  return system.snapshot().actions - system.bootSnapshot.actions;
 }
 
 /** A device without a driver, for register-level tests. */
