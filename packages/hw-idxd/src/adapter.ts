@@ -35,6 +35,9 @@ export interface IdxdAdapterOptions extends HardwareOptions {
   capabilities?: Partial<IdxdCapabilities>;
 }
 
+/** PCI bus of the adapter's DSA unless `bus` says otherwise (0000:6a:01.0, as on a Sapphire Rapids host). */
+const DEFAULT_BUS = 0x6a;
+
 /** The shared WQ the adapter's queues submit to (type "user" in the default setup). */
 const ADAPTER_WQ = 1;
 
@@ -52,12 +55,21 @@ export type IdxdHardwareAdapter = HardwareAdapter<IdxdHardwareInstance, IdxdAdap
 
 function createInstance(strategyFactory: StrategyFactory, options: IdxdAdapterOptions = {}): IdxdHardwareInstance {
   if (typeof strategyFactory !== "function") throw new ImsimError("EINVAL", `the IDXD adapter needs a strategy factory, got ${describe(strategyFactory)}`);
-  const system: IrqSystem = createSystem({
-    cpus: options.cpus ?? 4,
-    interruptRemapping: options.interruptRemapping ?? true,
-    ...(options.virtualIommu === undefined ? {} : { virtualIommu: options.virtualIommu }),
-  });
-  const device = new IdxdDevice(system, { ...(options.capabilities ?? {}), memory: new Memory(1 << 24, "host memory") });
+  const shared = options.system;
+  if (shared !== undefined && (typeof shared !== "object" || shared === null || typeof shared.addPciDevice !== "function")) {
+    throw new ImsimError("EINVAL", `system must be an IrqSystem (createSystem()), got ${describe(shared)}`);
+  }
+  // The DSA's own bus in the default set-up (bus 0x6a, device 1), or the bus the caller picks.
+  const bus = options.bus === undefined ? DEFAULT_BUS : checkInt(options.bus, 0, 255, "PCI bus of the IDXD device");
+  const system: IrqSystem =
+    shared ??
+    createSystem({
+      cpus: options.cpus ?? 4,
+      interruptRemapping: options.interruptRemapping ?? true,
+      ...(options.virtualIommu === undefined ? {} : { virtualIommu: options.virtualIommu }),
+    });
+  const bdf = `0000:${bus.toString(16).padStart(2, "0")}:01.0`;
+  const device = new IdxdDevice(system, { ...(options.capabilities ?? {}), bdf, memory: new Memory(1 << 24, "host memory") });
   let driver: IdxdDriver;
   let strategy: ImsStrategy;
   try {

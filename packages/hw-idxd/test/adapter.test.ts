@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { DELIVERED, DEVICE_REFUSED, isImsimError, type HardwareAdapter, type HardwareInstance } from "@imsim/core";
+import { DELIVERED, DEVICE_REFUSED, createSystem, isImsimError, type HardwareAdapter, type HardwareInstance } from "@imsim/core";
 import { createStrategy as flat } from "@imsim/strategy-flat";
 import { COMP_INT_HANDLE_INVAL, OPCODE_NOOP, createIdxdAdapter, idxdAdapter, idxdHardware, type IdxdHardwareInstance } from "../src/index.js";
 import { STRATEGIES } from "./support/boot.js";
@@ -91,5 +91,41 @@ describe("IDXD adapter", () => {
       h.teardown();
     }
     expect(h.system.snapshot()).toEqual(h.system.bootSnapshot);
+  });
+
+  test("several DSAs on one host (options.system, options.bus): each raises its own interrupts, and each teardown removes only its own device", () => {
+    const host = createSystem({ cpus: 8, interruptRemapping: true, iommus: 2 });
+    const a = idxdAdapter.create(flat, { system: host, bus: 0x10 });
+    const b = idxdAdapter.create(flat, { system: host, bus: 0x90 });
+    expect([a.system, b.system]).toEqual([host, host]);
+    expect([a.device.pci.name, b.device.pci.name]).toEqual(["0000:10:01.0", "0000:90:01.0"]);
+    // Buses 0x00-0x7f and 0x80-0xff belong to the two remapping units: one IRTE table each.
+    const qa = a.createQueue({ name: "qa", slice: { base: 0, count: 2 }, nvec: 2 });
+    const qb = b.createQueue({ name: "qb", slice: { base: 0, count: 2 }, nvec: 2 });
+    let hits = 0;
+    for (const irq of [...a.strategy.irqs(qa), ...b.strategy.irqs(qb)]) host.requestIrq(irq.virq, "w", () => hits++);
+    expect([a.raise(qa, 0), b.raise(qb, 1)]).toEqual([DELIVERED, DELIVERED]);
+    expect(hits).toBe(2);
+    expect(host.iommus.map((u) => u.table.inUse > 0)).toEqual([true, true]);
+    expect(() => idxdAdapter.create(flat, { system: host, bus: 0x10 })).toThrow(/0000:10:01\.0 already exists/);
+    a.teardown();
+    expect(host.devices().map((d) => d.name)).toEqual(["0000:90:01.0"]);
+    expect(b.raise(qb, 0)).toBe(DELIVERED);
+    b.teardown();
+    expect(host.snapshot()).toEqual(host.bootSnapshot);
+  });
+
+  test("options.system must be a system and options.bus a bus number (EINVAL, nothing created)", () => {
+    const host = createSystem({ interruptRemapping: true });
+    for (const bad of [{ system: {} }, { system: host, bus: 256 }, { system: host, bus: -1 }, { system: host, bus: 1.5 }]) {
+      let error: unknown;
+      try {
+        idxdAdapter.create(flat, bad as never);
+      } catch (e) {
+        error = e;
+      }
+      expect(isImsimError(error, "EINVAL"), JSON.stringify(bad.bus ?? "system")).toBe(true);
+    }
+    expect(host.snapshot()).toEqual(host.bootSnapshot);
   });
 });
