@@ -146,6 +146,17 @@ for (const [name, factory] of [["subdevice", subdevice], ["flat", flat]] as cons
       expect(hits.A).toEqual(["net0.0"]);
     });
 
+    test("two proxy ids on one bus are verified by bus (set_msi_sid): another devfn of that bus passes, an id on another bus faults", () => {
+      const { pair, tb, hits } = setup(factory);
+      const d = tb.client("net").peerDescriptor(0, 0)!;
+      expect(pair.a.pciFunction.dmaAliases).toEqual([0x0508, 0x0509]);
+      // 05:02.0 is neither the function nor an alias, but on its bus: the IRTE checks the bus only.
+      expect(pair.a.inboundWrite(1, d.addrOffset, d.data, 0x0510, -1)).toBe(DELIVERED);
+      expect(pair.a.inboundWrite(1, d.addrOffset, d.data, 0x0608, -1)).toBe(FAULTED);
+      expect(pair.a.system.faults.count("source-id-mismatch")).toBe(1);
+      expect(hits.A).toEqual(["net0.0"]);
+    });
+
     test("without the proxy ids as DMA aliases every peer write is blocked (source-id mismatch)", () => {
       const { pair, tb, ta, hits } = setup(factory, { a: { registerProxyIds: false } });
       expect(pair.a.pciFunction.dmaAliases).toEqual([]);
