@@ -1,7 +1,7 @@
 import { DELIVERED, FAULTED, isRemappable } from "@imsim/core";
 import type { ConformanceOptions, TestFunction } from "./harness.js";
 import { group, withHarness } from "./harness.js";
-import { equal, ok, show } from "./assert.js";
+import { equal, ok } from "./assert.js";
 
 /** A requester id on another bus than `rid`: what a misbehaving or spoofing device would carry. */
 export function foreignRequesterId(rid: number): number {
