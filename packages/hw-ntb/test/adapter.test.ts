@@ -73,6 +73,30 @@ describe("NTB adapter", () => {
     expect(seen.map((s) => s.snapshot())).toEqual(seen.map((s) => s.bootSnapshot));
   });
 
+  test("destroyQueue from the handler of one of the queue's interrupts is EBUSY before any action is freed", () => {
+    const h = ntbAdapter.create(flat);
+    try {
+      const size = h.strategy.store.size;
+      const q = h.createQueue({ name: "self", slice: { base: size - 4, count: 4 }, nvec: 2 });
+      const [first, second] = h.strategy.irqs(q);
+      let inside = "none";
+      h.system.requestIrq(first!.virq, "other", () => {});
+      h.system.requestIrq(second!.virq, "self", () => {
+        inside = code(() => h.destroyQueue(q));
+      });
+      const before = h.system.snapshot();
+      expect(h.raise(q, 1)).toBe(DELIVERED);
+      expect(inside).toBe("EBUSY");
+      // The other interrupt's action was not freed either: all or nothing.
+      expect(h.system.snapshot()).toEqual(before);
+      expect(h.strategy.queues()).toEqual([q]);
+      h.destroyQueue(q);
+      expect(h.strategy.queues()).toEqual([]);
+    } finally {
+      h.teardown();
+    }
+  });
+
   test("removeDevice frees the actions before the function goes; teardown still returns both hosts to boot", () => {
     const seen: IrqSystem[] = [];
     const h = ntbAdapter.create(recording(subdevice, seen));
