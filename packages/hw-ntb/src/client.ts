@@ -11,6 +11,9 @@ function inHandler(system: IrqSystem, virq: number): boolean {
   return system.irqDesc(virq)?.inProgress === true;
 }
 
+/** The action of a client without a handler: the interrupt is requested (and counted) all the same. */
+function noop(): void {}
+
 /** Called on the owning host when the peer triggers queue pair `qp`'s interrupt `vector`. */
 export type NtbClientHandler = (qp: number, vector: number, virq: number) => void;
 
@@ -19,7 +22,10 @@ export interface NtbClientOptions {
   queuePairs: number;
   /** Interrupts each queue pair starts with, default 1 (ntb_transport: one MSI per queue pair). */
   vectors?: number;
-  /** Handler for this host's interrupts; none means the descriptors are published without a handler. */
+  /**
+   * Handler for this host's interrupts. Without one the interrupts are still requested (with an
+   * action that does nothing), as ntb_msi requires before it can publish a descriptor.
+   */
   handler?: NtbClientHandler;
 }
 
@@ -120,23 +126,30 @@ export class NtbClient {
     });
   }
 
-  /** Allocates the lowest free vector of queue pair `qp` and requests its handler (not yet published). */
+  /**
+   * Allocates the lowest free vector of queue pair `qp` and requests it, as
+   * ntbm_msi_request_threaded_irq() does (drivers/ntb/msi.c): request_irq first, and only then is
+   * the message read for the descriptor (ntb_msi_set_desc). An IMS entry is written when its
+   * interrupt is activated (request_irq), not when it is allocated, so this order is required.
+   * Not yet published. Returns the interrupt as it is after the request (its message written).
+   */
   #attach(qp: number, queue: Queue): QueueIrq {
     const strategy = this.transport.strategy;
     const irq = strategy.allocIrq(queue);
-    if (this.#handler !== undefined) {
-      try {
-        this.transport.ntb.system.requestIrq(irq.virq, this.actionName(qp, irq.index), this.#bind(qp, irq.index));
-      } catch (e) {
-        strategy.freeIrq(queue, irq.index);
-        throw e;
-      }
+    try {
+      this.transport.ntb.system.requestIrq(irq.virq, this.actionName(qp, irq.index), this.#bind(qp, irq.index));
+    } catch (e) {
+      strategy.freeIrq(queue, irq.index);
+      throw e;
     }
-    return irq;
+    return strategy.irqs(queue).find((i) => i.index === irq.index)!;
   }
 
   #bind(qp: number, vector: number): IrqHandler {
-    const h = this.#handler!;
+    const h = this.#handler;
+    // ntb_transport always requests its queue pairs' interrupts (ntb_transport_isr); a client
+    // without a handler gets an action that only counts.
+    if (h === undefined) return noop;
     return (virq) => h(qp, vector, virq);
   }
 

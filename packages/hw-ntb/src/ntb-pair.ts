@@ -9,13 +9,23 @@ export interface NtbHostOptions {
   /** System name (views of several systems), default "hostA" / "hostB". */
   name?: string;
   cpus?: number;
+  /**
+   * Interrupt remapping on this host (createSystem's option; default off, as there). The IMS
+   * strategies need it: a PCI/IMS domain exists only under a physical remapping unit (Linux v6.9
+   * x86_init_dev_msi_info / intel_irq_remapping), so without it they refuse with EOPNOTSUPP.
+   */
   interruptRemapping?: boolean;
+  /** The remapping units are virtual (a guest's vIOMMU, createSystem's `virtualIommu`): no PCI/IMS either. */
+  virtualIommu?: boolean;
   /** PCI address of the NTB function, default 0000:05:00.1 (A) / 0000:82:00.1 (B). */
   bdf?: string;
   /**
    * Proxy requester ids the bridge presents on writes from the peer (switchtec-style requester-id
    * translation, drivers/ntb/hw/mscc/ntb_hw_switchtec.c). Default: two ids on the function's bus,
-   * devfn 01.0 and 01.1. The first one is what peer writes carry.
+   * devfn 01.0 and 01.1. The first one is what peer writes carry. Registered as DMA aliases they
+   * must lie on the function's own bus: pci_add_dma_alias() takes devfns of the device's bus
+   * (drivers/pci/pci.c), and set_msi_sid() (drivers/iommu/intel/irq_remapping.c) then verifies the
+   * bus when there are two or more of them (EINVAL otherwise).
    */
   proxyIds?: readonly number[];
   /**
@@ -106,18 +116,29 @@ export class NtbPair {
 
   static #host(o: NtbHostOptions, d: { name: string; bdf: string }, mwCount: number, align: MwAlign, spads: number, dbs: number, port: NtbLinkPort): NtbDevice {
     if (typeof o !== "object" || o === null) throw new ImsimError("EINVAL", `NTB host options must be an object, got ${describe(o)}`);
-    const system: IrqSystem = createSystem({
-      name: o.name ?? d.name,
-      ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
-      ...(o.interruptRemapping !== undefined ? { interruptRemapping: o.interruptRemapping } : {}),
-      ...(o.onHandlerError !== undefined ? { onHandlerError: o.onHandlerError } : {}),
-    });
     const bdf = o.bdf ?? d.bdf;
     const pci = parseBdf(bdf);
     const proxyIds = o.proxyIds ?? [(pci.bus << 8) | (1 << 3) | 0, (pci.bus << 8) | (1 << 3) | 1];
     if (!Array.isArray(proxyIds) || proxyIds.length === 0) throw new ImsimError("EINVAL", `proxyIds of ${bdf} must be a non-empty array of requester ids`);
     for (const id of proxyIds) checkInt(id, 0, 0xffff, `proxy id of ${bdf}`);
     const register = o.registerProxyIds ?? true;
+    if (register) {
+      // pci_add_dma_alias(dev, devfn_from, nr_devfns) records devfns of dev's own bus (drivers/pci/pci.c).
+      const other = proxyIds.find((id) => id >>> 8 !== pci.bus);
+      if (other !== undefined) {
+        throw new ImsimError(
+          "EINVAL",
+          `proxy id 0x${other.toString(16).padStart(4, "0")} of ${bdf} is not on its bus ${pci.bus.toString(16).padStart(2, "0")}: a DMA alias (pci_add_dma_alias) is a devfn of the function's own bus; pass registerProxyIds: false for ids the function does not alias`,
+        );
+      }
+    }
+    const system: IrqSystem = createSystem({
+      name: o.name ?? d.name,
+      ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
+      ...(o.interruptRemapping !== undefined ? { interruptRemapping: o.interruptRemapping } : {}),
+      ...(o.virtualIommu !== undefined ? { virtualIommu: o.virtualIommu } : {}),
+      ...(o.onHandlerError !== undefined ? { onHandlerError: o.onHandlerError } : {}),
+    });
     const pciFunction: Device = system.addPciDevice({ bdf, ...(register ? { dmaAliases: proxyIds } : {}) });
     const device = system.addDevice({ name: "ntb0", bus: "ntb", parent: pciFunction });
     const store = new NtbMsixTable(o.msixVectors ?? 32, o.virtualVectors ?? 0, requesterIdOf(pci));

@@ -220,8 +220,9 @@ export class NtbTransport {
   }
 
   /**
-   * Registers MSI-X entry `entry` (an allocated interrupt) for publication and, with the link up,
-   * writes its descriptor and rings the peer. EINVAL when its message lies outside the MSI window.
+   * Registers MSI-X entry `entry` (an allocated, requested interrupt) for publication and, with the
+   * link up, writes its descriptor and rings the peer. EINVAL when its message lies outside the MSI
+   * window; ENOENT when the entry holds no message (with an IMS strategy: not requested yet).
    * Idempotent: an entry already registered is re-published.
    */
   publish(entry: number): void {
@@ -238,7 +239,10 @@ export class NtbTransport {
   #publish(entries: readonly number[]): void {
     const store = this.ntb.store;
     for (const entry of entries) {
-      if (store.addressLo(entry) === 0 && store.addressHi(entry) === 0) throw new ImsimError("ENOENT", `MSI-X entry ${entry} of ${this.ntb.pciFunction.name} holds no interrupt`);
+      if (store.addressLo(entry) === 0 && store.addressHi(entry) === 0) {
+        // ntb_msi reads the message after request_irq(); an IMS entry is written at activation.
+        throw new ImsimError("ENOENT", `MSI-X entry ${entry} of ${this.ntb.pciFunction.name} holds no message: no interrupt there, or it is not requested yet (request_irq writes an IMS entry)`);
+      }
     }
     if (entries.length === 0) return;
     if (!this.ntb.linkIsUp) {
@@ -296,7 +300,8 @@ export class NtbTransport {
     if (this.#registered[entry] !== 1) return;
     const store = this.ntb.store;
     if (store.addressLo(entry) === 0 && store.addressHi(entry) === 0 && store.data(entry) === 0) {
-      // The interrupt was freed under us (queue destroyed through the strategy, device removed).
+      // The interrupt was shut down or freed under us (its last action freed: deactivation writes
+      // an all-zero message; queue destroyed through the strategy; device removed).
       this.#registered[entry] = 0;
       this.#withdraw(entry);
       return;

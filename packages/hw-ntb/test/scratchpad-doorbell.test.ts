@@ -1,4 +1,5 @@
 import { describe, expect, test } from "vitest";
+import { isImsimError } from "@imsim/core";
 import { Doorbell, ScratchpadBank, createNtbPair } from "../src/index.js";
 import { code } from "./support/error-code.js";
 
@@ -105,5 +106,21 @@ describe("link", () => {
     expect(pair.a.wireRequesterId).toBe(0x0508);
     expect(pair.a.system.name).toBe("hostA");
     expect(pair.b.system.name).toBe("hostB");
+  });
+
+  test("registered proxy ids must lie on the function's bus (pci_add_dma_alias takes devfns of it): EINVAL otherwise; unregistered ones may be anywhere", () => {
+    const err = (() => {
+      try {
+        createNtbPair({ a: { proxyIds: [0x0508, 0x0608] } });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(isImsimError(err, "EINVAL")).toBe(true);
+    expect(String(err)).toContain("0x0608");
+    const pair = createNtbPair({ a: { proxyIds: [0x0608], registerProxyIds: false } });
+    expect(pair.a.pciFunction.dmaAliases).toEqual([]);
+    expect(pair.a.wireRequesterId).toBe(0x0608);
   });
 });

@@ -1,6 +1,11 @@
 import { describe, expect, test } from "vitest";
 import { createStrategy as flat } from "@imsim/strategy-flat";
-import { NtbTransport, SPAD_NUM_MWS, SPAD_NUM_QPS, SPAD_VERSION, TRANSPORT_VERSION, createNtbPair, defaultMsiDoorbellBit } from "../src/index.js";
+import { NtbTransport, SPAD_NUM_MWS, SPAD_NUM_QPS, SPAD_VERSION, TRANSPORT_VERSION, createNtbPair as createPair, defaultMsiDoorbellBit, type NtbPairOptions } from "../src/index.js";
+
+/** A pair whose hosts have interrupt remapping, which the IMS designs need. */
+function createNtbPair(options: NtbPairOptions = {}) {
+  return createPair({ ...options, a: { interruptRemapping: true }, b: { interruptRemapping: true } });
+}
 
 describe("ntb_transport scratchpad and doorbell layout", () => {
   test("descriptors sit at msi_spad_offset = MW0_SZ_HIGH + 2 * data windows: the MSI window has no size pair", () => {
