@@ -11,12 +11,14 @@ export interface CellInstance {
   takeSlice(count: number): { base: number; count: number };
   /** Forgets every slice taken (after the queues using them were destroyed). */
   resetSlices(): void;
-  /** A queue name unique in this instance. */
+  /** A queue name unique on this instance's host (design A names a child device after it). */
   queueName(prefix: string): string;
   /** Queue created by the hardware with a slice from the top. */
   hwQueue(prefix: string, count: number, options?: Omit<QueueOptions, "name" | "slice">): Queue;
   /** Queue created on the strategy directly (measurements that need more queues than a device has). */
   strategyQueue(prefix: string, count: number, options?: Omit<QueueOptions, "name" | "slice">): Queue;
+  /** free_irq of every action on a strategy queue's interrupts, then the strategy's destroyQueue. */
+  dropQueue(queue: Queue): void;
   close(): void;
 }
 
@@ -51,13 +53,17 @@ export function openCell(adapter: HardwareAdapter, factory: StrategyFactory, cpu
       top = size;
     },
     queueName(prefix) {
-      return `${prefix}${serial++}`;
+      return `${prefix}${serial++}${placement?.bus === undefined ? "" : `b${placement.bus.toString(16)}`}`;
     },
     hwQueue(prefix, count, options = {}) {
       return hw.createQueue({ ...options, name: cell.queueName(prefix), slice: cell.takeSlice(count) });
     },
     strategyQueue(prefix, count, options = {}) {
       return hw.strategy.createQueue({ ...options, name: cell.queueName(prefix), slice: cell.takeSlice(count) });
+    },
+    dropQueue(queue) {
+      for (const irq of hw.strategy.irqs(queue)) hw.system.freeAllActions(irq.virq);
+      hw.strategy.destroyQueue(queue);
     },
     close() {
       if (closed) return;

@@ -7,6 +7,7 @@ import {
   type Device,
   type HardwareAdapter,
   type HardwareInstance,
+  type HardwareOptions,
   type ImsStrategy,
   type IrqSystem,
   type Queue,
@@ -23,9 +24,13 @@ import {
 export const LOCAL_IDXD_IMS_ENTRIES = 2048;
 /** BDF of the first DSA on a Sapphire Rapids socket, as `lspci -D` prints it. */
 export const LOCAL_IDXD_BDF = "0000:6a:01.0";
-/** NTB function and the two proxy requester ids its peer's writes carry (same bus: IR verifies the bus only). */
+/**
+ * NTB function and the two proxy requester ids its peer's writes carry: devfns 01.0 and 01.1 of the
+ * function's own bus, as DMA aliases must be (pci_add_dma_alias); with two of them interrupt
+ * remapping verifies the bus only (set_msi_sid).
+ */
 export const LOCAL_NTB_BDF = "0000:05:00.1";
-export const LOCAL_NTB_ALIASES = [0x0701, 0x0702] as const;
+export const LOCAL_NTB_ALIASES = [0x0508, 0x0509] as const;
 /** Entries of the NTB's message store (the MSI-X table ntb_msi allocates from). */
 export const LOCAL_NTB_ENTRIES = 2048;
 
@@ -50,14 +55,24 @@ class LocalInstance implements HardwareInstance {
   /** Physical entry of queue index 0, per queue id: raise() is O(1) and allocates nothing. */
   readonly #base = new Map<number, number>();
 
-  constructor(spec: LocalSpec, factory: StrategyFactory, cpus: number) {
-    this.system = createSystem({ cpus, interruptRemapping: true, name: spec.name });
-    this.host = this.system.addPciDevice({ bdf: spec.bdf, dmaAliases: spec.aliases });
-    this.#wireId = spec.aliases[0] ?? this.host.requesterId;
+  constructor(spec: LocalSpec, factory: StrategyFactory, options: HardwareOptions) {
+    this.system = options.system ?? createSystem({ cpus: options.cpus ?? 4, interruptRemapping: true, name: spec.name });
+    // On another bus (options.bus), the function and its aliases move there together.
+    const bus = options.bus ?? Number.parseInt(spec.bdf.slice(5, 7), 16);
+    const bdf = `${spec.bdf.slice(0, 5)}${bus.toString(16).padStart(2, "0")}${spec.bdf.slice(7)}`;
+    const aliases = spec.aliases.map((a) => (bus << 8) | (a & 0xff));
+    this.host = this.system.addPciDevice({ bdf, dmaAliases: aliases });
+    this.#wireId = aliases[0] ?? this.host.requesterId;
     this.#peer = spec.peerTrigger;
     this.store = new Entry16Store({ chipName: spec.chipName, size: spec.entries, requesterId: this.#wireId, pasid: spec.pasid });
-    this.strategy = factory(this.system, this.host, this.store);
-    this.supports = { pasid: spec.pasid, interruptRemapping: true, dmaAliases: spec.aliases.length > 0, peerTrigger: spec.peerTrigger, link: false };
+    try {
+      this.strategy = factory(this.system, this.host, this.store);
+    } catch (e) {
+      this.system.removeDevice(this.host);
+      throw e;
+    }
+    // The stand-in's device checks no submitter's PASID (it has no descriptors to submit).
+    this.supports = { pasid: spec.pasid, pasidCheck: false, interruptRemapping: true, dmaAliases: aliases.length > 0, peerTrigger: spec.peerTrigger, link: false };
   }
 
   createQueue(options: QueueOptions): Queue {
@@ -66,6 +81,8 @@ class LocalInstance implements HardwareInstance {
     return q;
   }
   destroyQueue(queue: Queue): void {
+    // free_irq before the interrupts go, as a driver does.
+    for (const irq of this.strategy.irqs(queue)) this.system.freeAllActions(irq.virq);
     this.strategy.destroyQueue(queue);
     this.#base.delete(queue.id);
   }
@@ -104,7 +121,7 @@ class LocalInstance implements HardwareInstance {
 function localAdapter(spec: LocalSpec): HardwareAdapter {
   return {
     name: spec.name,
-    create: (factory, options) => new LocalInstance(spec, factory, options?.cpus ?? 4),
+    create: (factory, options) => new LocalInstance(spec, factory, options ?? {}),
   };
 }
 

@@ -40,8 +40,8 @@ function requestAll(system: IrqSystem, strategy: ImsStrategy, queue: Queue): voi
  * starting with one vector and adding two on demand, with a PASID; a user (char device) queue
  * with one IMS interrupt and its PASID. Interrupts are fired so counts show.
  */
-export function idxdScenario(factory: StrategyFactory): Scenario {
-  const system = createSystem({ cpus: 4, interruptRemapping: true, name: "host" });
+export function idxdScenario(factory: StrategyFactory, cpus = 4): Scenario {
+  const system = createSystem({ cpus, interruptRemapping: true, name: "host" });
   const dsa = system.addPciDevice({ bdf: LOCAL_IDXD_BDF });
   const msix = createMsixTable(9, dsa.requesterId);
   const msixDomain = system.createMsiDomain(dsa, { domainId: MSI_DEFAULT_DOMAIN, store: msix, kind: "msix" });
@@ -76,13 +76,14 @@ export function idxdScenario(factory: StrategyFactory): Scenario {
  * are published to the peer. The peer fires them by writing into the window; the writes carry
  * the NTB's proxy requester ids, which interrupt remapping verifies by bus.
  */
-export function ntbScenario(factory: StrategyFactory): Scenario {
+export function ntbScenario(factory: StrategyFactory, cpus = 4): Scenario {
   const sides = [
-    { label: "hostA", bdf: "0000:05:00.1", aliases: [0x0701, 0x0702] },
-    { label: "hostB", bdf: "0000:81:00.1", aliases: [0x8301, 0x8302] },
+    // Proxy ids on the function's own bus (devfns 01.0 and 01.1), as DMA aliases must be.
+    { label: "hostA", bdf: "0000:05:00.1", aliases: [0x0508, 0x0509] },
+    { label: "hostB", bdf: "0000:81:00.1", aliases: [0x8108, 0x8109] },
   ];
   const hosts = sides.map((s) => {
-    const system = createSystem({ cpus: 4, interruptRemapping: true, name: s.label });
+    const system = createSystem({ cpus, interruptRemapping: true, name: s.label });
     const fn = system.addPciDevice({ bdf: s.bdf, dmaAliases: s.aliases });
     system.addDevice({ name: "ntb0", bus: "ntb", parent: fn });
     const store = new Entry16Store({ chipName: "NTB-MSIX", size: LOCAL_NTB_ENTRIES, requesterId: s.aliases[0]!, pasid: false });
@@ -117,11 +118,11 @@ export function ntbScenario(factory: StrategyFactory): Scenario {
  * IDXD default scenario on @imsim/hw-idxd, as its README builds it: a DSA probed by its driver
  * (MSI-X for errors and the kernel work queue), a kernel memmove on WQ 0, a guest (VFIO-style
  * virtual device on WQ 2) whose IMS-backed vectors are enabled one by one, on demand, with its
- * PASID, and a user client of the shared WQ 1 with an IMS interrupt. The engines then run, so every
+ * PASID, a second guest whose four vectors are allocated but not yet requested, and a user client of the shared WQ 1 with an IMS interrupt. The engines then run, so every
  * completion interrupt is counted.
  */
-export function idxdPackageScenario(factory: StrategyFactory): Scenario {
-  const system = createSystem({ cpus: 4, interruptRemapping: true, name: "host" });
+export function idxdPackageScenario(factory: StrategyFactory, cpus = 4): Scenario {
+  const system = createSystem({ cpus, interruptRemapping: true, name: "host" });
   const memory = new Memory(1 << 24, "host memory");
   const device = new IdxdDevice(system, { bdf: LOCAL_IDXD_BDF, memory });
   const driver = IdxdDriver.probe(device, { strategy: factory });
@@ -135,6 +136,12 @@ export function idxdPackageScenario(factory: StrategyFactory): Scenario {
     const { handle } = vdev.guest.requestIntHandle(v);
     for (let n = 0; n < v + 1; n++) vdev.guest.submit({ opcode: OPCODE_NOOP, flags: OP_FLAG_RCI, intHandle: handle });
   }
+  // A second guest has enabled MSI-X with four vectors but set no trigger yet: vfio_msi_enable
+  // allocates them all up front (drivers/vfio/pci/vfio_pci_intrs.c) and requests each only when its
+  // trigger is set. Allocated, never requested: each holds a global vector reservation, not a vector
+  // (x86 reservation mode; `Global reserved` in the domains view).
+  const imsSize = strategy.store.size;
+  driver.createImsQueue(1, { name: "vdsa1", nvec: 4, pasid: 0x43, slice: { base: imsSize - 8, count: 8 } });
   const user = IdxdUserQueue.open(driver, { wq: 1, pasid: 7, memory: new Memory(1 << 20, "process") });
   for (let n = 0; n < 2; n++) user.submit({ opcode: OPCODE_NOOP });
   device.run();
@@ -155,8 +162,8 @@ export function idxdPackageScenario(factory: StrategyFactory): Scenario {
  * an ntb_transport on each with a "net" client of two queue pairs; queue pair 1 grows a second
  * vector on demand; each side fires the other's vectors through the window.
  */
-export function ntbPackageScenario(factory: StrategyFactory): Scenario {
-  const pair = createNtbPair({ a: { interruptRemapping: true }, b: { interruptRemapping: true } });
+export function ntbPackageScenario(factory: StrategyFactory, cpus = 4): Scenario {
+  const pair = createNtbPair({ a: { cpus, interruptRemapping: true }, b: { cpus, interruptRemapping: true } });
   const a = new NtbTransport(pair.a, factory, { vectorsPerQp: 4 });
   const b = new NtbTransport(pair.b, factory, { vectorsPerQp: 4 });
   const sides = [a, b];
@@ -186,6 +193,6 @@ export function ntbPackageScenario(factory: StrategyFactory): Scenario {
  * The scenario `imsim show` prints: the hardware packages' own driver set-up. The local ones above
  * (`idxdScenario`, `ntbScenario`, built on core alone) remain for use without those packages.
  */
-export function defaultScenario(hardware: HardwareName, factory: StrategyFactory): Scenario {
-  return hardware === "idxd" ? idxdPackageScenario(factory) : ntbPackageScenario(factory);
+export function defaultScenario(hardware: HardwareName, factory: StrategyFactory, cpus = 4): Scenario {
+  return hardware === "idxd" ? idxdPackageScenario(factory, cpus) : ntbPackageScenario(factory, cpus);
 }

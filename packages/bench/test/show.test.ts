@@ -12,7 +12,8 @@ describe("imsim show", () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^\s+CPU0\s+CPU1\s+CPU2\s+CPU3\s*$/);
-    const irqs = lines.filter((l) => PROC_LINE.test(l)).map((l) => PROC_LINE.exec(l)!);
+    // The device's rows: those of the host's own legacy and DMAR interrupts come first.
+    const irqs = lines.filter((l) => PROC_LINE.test(l)).map((l) => PROC_LINE.exec(l)!).filter((m) => m[3]!.startsWith("IR-PCI-"));
     expect(irqs.map((m) => m[5])).toEqual(["idxd-misc", "idxd-portal", "vfio-msix[1](vdsa0)", "vfio-msix[2](vdsa0)", "vfio-msix[3](vdsa0)", "dsa0-wq1-u0"]);
     // The guest's vectors, enabled one by one, sit on IMS under its child device (design A).
     for (const m of irqs.filter((m) => m[5]!.includes("vdsa0"))) expect(m[3]).toBe("IR-PCI-IDXD-vdsa0");
@@ -47,8 +48,9 @@ describe("imsim show", () => {
 
   it("prints the irq and domains views in the kernel's format", () => {
     const irq = show("ntb", "subdevice", "irq");
-    expect(irq).toMatch(/^\/sys\/kernel\/irq\/16\/chip_name:IR-PCI-MSIX-net-qp0$/m);
-    expect(irq).toMatch(/^\/proc\/irq\/16\/smp_affinity_list:0-3$/m);
+    const virq = /^\/sys\/kernel\/irq\/(\d+)\/chip_name:IR-PCI-MSIX-net-qp0$/m.exec(irq)?.[1];
+    expect(Number(virq)).toBeGreaterThanOrEqual(24); // dynamic irqs start at gsi_top
+    expect(irq).toContain(`/proc/irq/${virq}/smp_affinity_list:0-3\n`);
     const domains = show("idxd", "subdevice", "domains");
     expect(domains).toMatch(/^name:\s+IR-PCI-IDXD-vdsa0-\d+$/m);
     expect(domains).toMatch(/parent: INTEL-IR-0-13/);
@@ -84,7 +86,29 @@ describe("imsim show", () => {
       const systems = s.hosts.map((h) => h.system);
       expect(renderView(systems[0]!, "proc-interrupts")).toMatch(/IR-/);
       s.teardown();
-      for (const sys of systems) expect(sys.snapshot()).toMatchObject({ virqs: 0, irtes: 0, descriptors: 0, storeEntries: 0 });
+      // Back to the host as it booted: its own legacy and DMAR interrupts only.
+      for (const sys of systems) expect(sys.snapshot()).toEqual(sys.bootSnapshot);
+    }
+  });
+
+  it("--cpus N builds the scenario on hosts of N CPUs; on 256, the unrequested guest vectors show as reserved in the vector matrix", async () => {
+    const r = await runCli(["show", "--hardware", "idxd", "--strategy", "flat", "--cpus", "256"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split("\n")[0]!.trim().split(/\s+/)).toEqual(Array.from({ length: 256 }, (_, i) => `CPU${i}`));
+    for (const [strategy, hardware] of [["flat", "idxd"], ["subdevice", "idxd"], ["subdevice", "ntb"]] as const) {
+      const s = defaultScenario(hardware, STRATEGIES[strategy], 256);
+      try {
+        const system = s.hosts[0]!.system;
+        expect(system.cpus).toBe(256);
+        const reservedBefore = system.bootSnapshot.reservedVectors;
+        const domains = renderView(system, "domains");
+        const reserved = Number(/^Global reserved:\s+(\d+)$/m.exec(domains)?.[1]);
+        expect(reserved).toBe(system.matrix.globalReserved);
+        // IDXD: the second guest's four vectors are allocated (vfio_msi_enable) but not requested.
+        if (hardware === "idxd") expect(reserved - reservedBefore).toBe(4);
+      } finally {
+        s.teardown();
+      }
     }
   });
 

@@ -127,9 +127,8 @@ function ackIrq(ctx: IrqContext, desc: IrqDesc, cpu: number, vector: number): vo
  */
 export function runActions(ctx: IrqContext, desc: IrqDesc): DeliveryResult {
   // The common case: one action, nothing pending before or after, no error.
-  const actions = desc.actions;
-  if (actions.length === 1 && !desc.pending) {
-    const a = actions[0]!;
+  const a = desc.sole;
+  if (a !== undefined && !desc.pending) {
     desc.inProgress = true;
     try {
       a.handler(desc.virq, a.devId);

@@ -75,7 +75,8 @@ export class Delivery {
     if (routes !== undefined && routes.store === store && index >>> 0 === index && routes.version === store.version && routes.epoch === this.#epoch) {
       const irq = routes.irq[index];
       if (irq !== undefined && !irq.inProgress && !irq.pending) {
-        irq.counts[irq.effectiveCpu]!++;
+        // Counted on the effective CPU: a route is cached only for a delivery there (below).
+        irq.hotCount++;
         this.#stats.delivered++;
         return runActions(this.#ctx, irq);
       }

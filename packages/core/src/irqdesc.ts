@@ -26,7 +26,35 @@ const NO_COUNTS = new Uint32Array(0);
  * directly (the views build the kernel's words from them).
  */
 export class IrqDesc {
+  // The fields the delivery fast path reads come first, so that they share the first cache lines.
   readonly virq: number;
+  /** IRQD_IRQ_INPROGRESS: its actions are running; a raise now is marked pending, not nested. */
+  inProgress = false;
+  /** IRQS_PENDING: arrived while it could not run; replayed once (resend) when it can. */
+  pending = false;
+  /** IRQD_IRQ_DISABLED. */
+  disabled = true;
+  /** IRQD_IRQ_STARTED. */
+  started = false;
+  /**
+   * Interrupts handled on the effective CPU by the delivery fast path and not yet added to the
+   * per-CPU counts: one field increment instead of a typed-array store per interrupt. Folded into
+   * the counts whenever they are read and whenever the effective CPU changes.
+   */
+  hotCount = 0;
+  #effectiveCpu = -1;
+  /** kstat_irqs per CPU; allocated when the interrupt is first started. */
+  #kstat: Uint32Array = NO_COUNTS;
+  /** The action list (irqaction chain); replace it only through `setActions`, which keeps `sole` in step. */
+  actions: IrqAction[] = [];
+  /** The only action when there is exactly one (the common case the fast path calls directly), else undefined. */
+  sole: IrqAction | undefined = undefined;
+  /** note_interrupt(): interrupts seen, unhandled ones and when the last was (ms), for /proc/irq/N/spurious. */
+  irqCount = 0;
+  /** IRQD_IRQ_MASKED: masked at the chip. */
+  masked = true;
+  /** IRQD_SETAFFINITY_PENDING: a move waits for the next interrupt (pendingMask). */
+  moveP = false;
   /** Top level of the hierarchy (the device's domain for MSI). */
   data!: IrqData;
   /** NUMA node (irq_common_data.node); NUMA_NO_NODE (-1) where the device has none. */
@@ -38,22 +66,11 @@ export class IrqDesc {
   devName: string | undefined = undefined;
   /** The MSI descriptor for MSI/MSI-X/IMS interrupts (irq_common_data.msi_desc). */
   msiDesc: MsiDesc | undefined = undefined;
-
   /** disable_irq() depth; 1 until the interrupt is started (desc_set_defaults). */
   depth = 1;
   wakeDepth = 0;
-  /** IRQD_IRQ_STARTED. */
-  started = false;
   /** IRQD_ACTIVATED: the hierarchy holds real resources (vector, IRTE) and the message is written. */
   activated = false;
-  /** IRQD_IRQ_DISABLED. */
-  disabled = true;
-  /** IRQD_IRQ_MASKED: masked at the chip. */
-  masked = true;
-  /** IRQD_IRQ_INPROGRESS: its actions are running; a raise now is marked pending, not nested. */
-  inProgress = false;
-  /** IRQS_PENDING: arrived while it could not run; replayed once (resend) when it can. */
-  pending = false;
   /** IRQD_AFFINITY_MANAGED: spread by the kernel; user space cannot move it. */
   managed = false;
   /** IRQD_MANAGED_SHUTDOWN: every CPU of its mask went offline. */
@@ -62,31 +79,21 @@ export class IrqDesc {
   canReserve = false;
   /** IRQD_AFFINITY_SET: an affinity was set explicitly. */
   affinitySet = false;
-  /** IRQD_SETAFFINITY_PENDING: a move waits for the next interrupt (pendingMask). */
-  moveP = false;
   /** IRQD_MOVE_PCNTXT: may be moved in process context (interrupt remapping sets it). */
   movePcntxt = false;
   /** IRQD_AFFINITY_ON_ACTIVATE: the x86 vector domain defers affinity changes of inactive interrupts to activation. */
   affinityOnActivate = false;
   /** IRQD_SINGLE_TARGET: one CPU at a time (the x86 vector domain). */
   singleTarget = false;
-
   /** Requested CPUs (irq_common_data.affinity): /proc/irq/N/smp_affinity. */
   affinity: Cpumask;
   /** desc->pending_mask while moveP. */
   pendingMask: Cpumask | undefined = undefined;
-  /** The CPU the interrupt targets now (effective affinity, a single CPU on x86); -1 while none. */
-  effectiveCpu = -1;
   /**
    * The effective affinity when it is not one CPU: an affinity set while the interrupt was not
    * activated is taken as the effective mask until activation (irq_set_affinity_deactivated).
    */
   effectiveMask: Cpumask | undefined = undefined;
-  /** kstat_irqs per CPU; allocated when the interrupt is first started. */
-  counts: Uint32Array = NO_COUNTS;
-  actions: IrqAction[] = [];
-  /** note_interrupt(): interrupts seen, unhandled ones and when the last was (ms), for /proc/irq/N/spurious. */
-  irqCount = 0;
   unhandled = 0;
   lastUnhandled = 0;
 
@@ -126,13 +133,43 @@ export class IrqDesc {
     return this.started && this.depth === 0;
   }
   get total(): number {
+    const counts = this.counts;
     let n = 0;
-    for (let i = 0; i < this.counts.length; i++) n += this.counts[i]!;
+    for (let i = 0; i < counts.length; i++) n += counts[i]!;
     return n;
   }
+  /** Replaces the action list (a new array each time: a running flow keeps iterating the old one). */
+  setActions(actions: IrqAction[]): void {
+    this.actions = actions;
+    this.sole = actions.length === 1 ? actions[0] : undefined;
+  }
+
+  /** The CPU the interrupt targets now (effective affinity, a single CPU on x86); -1 while none. */
+  get effectiveCpu(): number {
+    return this.#effectiveCpu;
+  }
+  set effectiveCpu(cpu: number) {
+    this.#foldHotCount();
+    this.#effectiveCpu = cpu;
+  }
+
+  /** kstat_irqs: interrupts handled per CPU (unsigned 32-bit, wrapping as the kernel's do). */
+  get counts(): Uint32Array {
+    this.#foldHotCount();
+    return this.#kstat;
+  }
+
+  #foldHotCount(): void {
+    const n = this.hotCount;
+    if (n === 0) return;
+    this.hotCount = 0;
+    const cpu = this.#effectiveCpu;
+    if (cpu >= 0 && cpu < this.#kstat.length) this.#kstat[cpu] = (this.#kstat[cpu]! + n) >>> 0;
+  }
+
   /** @internal Allocates the per-CPU counts (kstat) at the first startup. */
   ensureCounts(nrCpus: number): void {
-    if (this.counts.length === 0) this.counts = new Uint32Array(nrCpus);
+    if (this.#kstat.length === 0) this.#kstat = new Uint32Array(nrCpus);
   }
 }
 

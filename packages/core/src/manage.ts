@@ -85,7 +85,7 @@ export class IrqManager {
     const action: IrqAction = { name, handler, devId };
     const ctx = this.#ctx;
     if (desc.actions.length > 0) {
-      desc.actions = [...desc.actions, action];
+      desc.setActions([...desc.actions, action]);
       ctx.invalidateRoutes();
       return;
     }
@@ -93,11 +93,11 @@ export class IrqManager {
     const before = { depth: desc.depth, affinity: desc.affinity, affinitySet: desc.affinitySet, managedShutdown: desc.managedShutdown };
     const wasActivated = desc.activated;
     const undo = desc.managed ? () => undefined : activateIrq(ctx, desc, false);
-    desc.actions = [action];
+    desc.setActions([action]);
     try {
       irqStartup(ctx, desc, false);
     } catch (e) {
-      desc.actions = [];
+      desc.setActions([]);
       shutdownIrq(ctx, desc);
       undo();
       // A managed interrupt's deactivation is exact: back to its managed reservation.
@@ -117,7 +117,7 @@ export class IrqManager {
   free(desc: IrqDesc, name: string): void {
     if (!desc.actions.some((a) => a.name === name)) throw new ImsimError("ENOENT", `virq ${desc.virq} has no action named ${describe(name)}`);
     if (desc.inProgress) throw new ImsimError("EBUSY", `free_irq(${desc.virq}, ${name}) from the interrupt's own handler would wait for itself (synchronize_irq)`);
-    desc.actions = desc.actions.filter((a) => a.name !== name);
+    desc.setActions(desc.actions.filter((a) => a.name !== name));
     this.#ctx.invalidateRoutes();
     if (desc.actions.length === 0) this.shutdownAndDeactivate(desc);
   }
@@ -208,7 +208,7 @@ export class IrqManager {
   /** Drops every action without the handler's cooperation (device removal: devres frees them). */
   dropActions(desc: IrqDesc): void {
     if (desc.actions.length === 0) return;
-    desc.actions = [];
+    desc.setActions([]);
     this.shutdownAndDeactivate(desc);
   }
 

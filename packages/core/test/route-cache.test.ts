@@ -32,6 +32,25 @@ function warm(system: IrqSystem, store: Entry16Store, index: number) {
 }
 
 describe.each([false, true])("the delivery route cache (interrupt remapping %s)", (ir) => {
+  it("keeps per-CPU counts exact across fast-path deliveries, a move of the interrupt and reads in between", () => {
+    const { system, store, a } = setup(ir);
+    const irq = system.irqDesc(a.virq)!;
+    const first = irq.effectiveCpu;
+    for (let n = 0; n < 7; n++) system.raise(store, 0);
+    expect(irq.counts[first]).toBe(7); // a read folds what the fast path counted
+    for (let n = 0; n < 3; n++) system.raise(store, 0);
+    const other = 1 - first;
+    system.tick();
+    system.setAffinity(a.virq, 1 << other);
+    // Without remapping the move waits for the next interrupt, which still arrives on the old CPU.
+    if (!ir) expect(system.raise(store, 0)).toBe(DELIVERED);
+    const onOld = ir ? 10 : 11;
+    expect(irq.effectiveCpu).toBe(other);
+    for (let n = 0; n < 4; n++) system.raise(store, 0);
+    expect(Array.from(irq.counts)).toEqual(other === 1 ? [onOld, 4] : [4, onOld]);
+    expect(irq.total).toBe(onOld + 4);
+  });
+
   it("delivers repeated raises once each, counted on the effective CPU", () => {
     const { system, store, hits, a } = setup(ir);
     for (let n = 0; n < 5; n++) system.raise(store, 0);

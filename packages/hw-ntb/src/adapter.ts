@@ -76,8 +76,14 @@ function createInstance(strategyFactory: StrategyFactory, options: NtbAdapterOpt
   const interruptRemapping = options.interruptRemapping ?? true;
   const virtualIommu = options.virtualIommu ?? false;
   const vectors = options.msixVectors ?? ADAPTER_VECTORS;
+  const shared = options.system;
+  const bus = options.bus === undefined ? undefined : checkInt(options.bus, 0, 255, "PCI bus of the NTB function");
+  const placement = {
+    ...(shared === undefined ? {} : { system: shared }),
+    ...(bus === undefined ? {} : { bdf: `0000:${bus.toString(16).padStart(2, "0")}:00.1` }),
+  };
   const pair = createNtbPair({
-    a: { cpus, interruptRemapping, virtualIommu, msixVectors: vectors },
+    a: { cpus, interruptRemapping, virtualIommu, msixVectors: vectors, ...placement },
     b: { cpus, interruptRemapping, virtualIommu, msixVectors: Math.min(vectors, ADAPTER_VECTORS) },
     spads: options.spads ?? ADAPTER_SPADS,
   });
@@ -96,7 +102,7 @@ function createInstance(strategyFactory: StrategyFactory, options: NtbAdapterOpt
   const ta = a;
   const strategy = ta.strategy;
   const system = pair.a.system;
-  const supports: Capabilities = { pasid: false, pasidCheck: false, interruptRemapping, dmaAliases: true, peerTrigger: true, link: true };
+  const supports: Capabilities = { pasid: false, pasidCheck: false, interruptRemapping: system.interruptRemapping, dmaAliases: true, peerTrigger: true, link: true };
 
   const irqCache = createQueueIrqCache(strategy);
 

@@ -6,6 +6,12 @@ import { NtbMsixTable } from "./msix-table.js";
 import { NtbDevice, type NtbLinkPort } from "./ntb-device.js";
 
 export interface NtbHostOptions {
+  /**
+   * An existing host to put this side's NTB function on, instead of a new system (several NTBs on
+   * one host). `name`, `cpus`, `interruptRemapping`, `virtualIommu` and `onHandlerError` are then
+   * the system's own; disposing of the pair removes only the function (and what is under it).
+   */
+  system?: IrqSystem;
   /** System name (views of several systems), default "hostA" / "hostB". */
   name?: string;
   cpus?: number;
@@ -132,7 +138,10 @@ export class NtbPair {
         );
       }
     }
-    const system: IrqSystem = createSystem({
+    if (o.system !== undefined && (typeof o.system !== "object" || o.system === null || typeof o.system.addPciDevice !== "function")) {
+      throw new ImsimError("EINVAL", `system of the NTB host ${bdf} must be an IrqSystem (createSystem()), got ${describe(o.system)}`);
+    }
+    const system: IrqSystem = o.system ?? createSystem({
       name: o.name ?? d.name,
       ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
       ...(o.interruptRemapping !== undefined ? { interruptRemapping: o.interruptRemapping } : {}),
@@ -140,7 +149,10 @@ export class NtbPair {
       ...(o.onHandlerError !== undefined ? { onHandlerError: o.onHandlerError } : {}),
     });
     const pciFunction: Device = system.addPciDevice({ bdf, ...(register ? { dmaAliases: proxyIds } : {}) });
-    const device = system.addDevice({ name: "ntb0", bus: "ntb", parent: pciFunction });
+    // ntb0, or the next free ntbN when the host has NTBs already.
+    let n = 0;
+    while (system.device(`ntb${n}`) !== undefined) n++;
+    const device = system.addDevice({ name: `ntb${n}`, bus: "ntb", parent: pciFunction });
     const store = new NtbMsixTable(o.msixVectors ?? 32, o.virtualVectors ?? 0, requesterIdOf(pci));
     const windows: MemoryWindow[] = [];
     const apertureBase: number[] = [];

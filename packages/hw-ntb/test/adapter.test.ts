@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { DELIVERED, type HardwareAdapter, type IrqSystem, type StrategyFactory } from "@imsim/core";
+import { DELIVERED, createSystem, type HardwareAdapter, type IrqSystem, type StrategyFactory } from "@imsim/core";
 import { createStrategy as flat } from "@imsim/strategy-flat";
 import { createStrategy as subdevice } from "@imsim/strategy-subdevice";
 import { createNtbAdapter, ntbAdapter, ntbHardware } from "../src/index.js";
@@ -140,5 +140,27 @@ describe("NTB adapter", () => {
     expect(code(() => ntbAdapter.create(flat, any("cpus")))).toBe("EINVAL");
     // 256 scratchpads publish 127 descriptors, too few for 2040 entries.
     expect(code(() => createNtbAdapter({ msixVectors: 2040 }).create(flat))).toBe("EINVAL");
+  });
+
+  test("several NTBs on one host (options.system, options.bus): each has its own function, ntb device and peer, and each teardown removes only its own", () => {
+    const host = createSystem({ cpus: 8, interruptRemapping: true, iommus: 2 });
+    const one = ntbAdapter.create(subdevice, { system: host, bus: 0x10 });
+    const two = ntbAdapter.create(subdevice, { system: host, bus: 0x90 });
+    expect([one.system, two.system]).toEqual([host, host]);
+    expect(host.devices().filter((d) => d.bus === "pci").map((d) => d.name)).toEqual(["0000:10:00.1", "0000:90:00.1"]);
+    expect(host.devices().filter((d) => d.bus === "ntb").map((d) => d.name)).toEqual(["ntb0", "ntb1"]);
+    // Design A makes a child device per queue: names are unique per bus, so per host.
+    const q1 = one.createQueue({ name: "q1", slice: { base: 0, count: 2 }, nvec: 2 });
+    const q2 = two.createQueue({ name: "q2", slice: { base: 0, count: 2 }, nvec: 2 });
+    let hits = 0;
+    for (const irq of [...one.strategy.irqs(q1), ...two.strategy.irqs(q2)]) host.requestIrq(irq.virq, "w", () => hits++);
+    // The peers' writes carry each function's proxy id, on its own bus: remapping accepts each.
+    expect([one.raise(q1, 0), two.raise(q2, 1)]).toEqual([DELIVERED, DELIVERED]);
+    expect([one.wireRequesterId(q1) >> 8, two.wireRequesterId(q2) >> 8]).toEqual([0x10, 0x90]);
+    expect(hits).toBe(2);
+    one.teardown();
+    expect(two.raise(q2, 0)).toBe(DELIVERED);
+    two.teardown();
+    expect(host.snapshot()).toEqual(host.bootSnapshot);
   });
 });

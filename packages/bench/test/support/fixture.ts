@@ -31,7 +31,7 @@ export function fixtureReport(): CompareReport {
     baseline: { deliverNs: 20, description: "fixture" },
     hardware: [{ name: "idxd", source: "@imsim/hw-idxd" }, { name: "ntb", source: "@imsim/hw-ntb" }],
     cells,
-    scale: { devices: 49, entriesPerDevice: 2048, runs: [] },
+    scale: { hosts: 1, cpusPerHost: 256, devicesPerHost: 49, entriesPerDevice: 2048, runs: [] },
     goals: [],
   };
 }
