@@ -91,6 +91,7 @@ export function curveSpec(report: CompareReport, key: "allocNs" | "freeNs", titl
 export function deliverySpec(report: CompareReport): Vega.Spec {
   const values = [
     { label: "baseline (handler array)", ns: report.baseline.deliverNs, kind: "baseline", note: "1.00×" },
+    { label: "least table dispatch", ns: report.baseline.floorNs, kind: "baseline", note: `${(report.baseline.floorNs / report.baseline.deliverNs).toFixed(2)}×` },
     ...report.cells
       .filter((c) => c.perf.deliverNs !== null)
       .map((c) => ({ label: cellLabel(c), ns: c.perf.deliverNs!, kind: "cell", note: `${(c.perf.deliverRatio ?? 0).toFixed(2)}×` })),

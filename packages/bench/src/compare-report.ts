@@ -110,6 +110,10 @@ export interface CellPerf {
   deliverNs: number | null;
   /** The baseline measured in the same rounds as this cell's delivery. */
   baselineNs: number | null;
+  /** The least table-driven dispatch (descriptor lookup, running check, count, handler call), measured beside the baseline. */
+  floorNs: number | null;
+  /** floorNs / baselineNs: the lowest deliverRatio a dispatch of this shape can reach here. */
+  floorRatio: number | null;
   /** The hardware adapter's raise() → handler per interrupt (adapter bookkeeping included), and its ratio to the baseline. */
   adapterRaiseNs: number | null;
   adapterRaiseRatio: number | null;
@@ -177,7 +181,8 @@ export interface CompareReport {
   mode: "quick" | "full";
   durationMs: number;
   machine: MachineInfo;
-  baseline: { deliverNs: number; description: string };
+  /** The bare handler array (`deliverNs`) and the least table dispatch (`floorNs`), ns per interrupt, means of the per-hardware medians. */
+  baseline: { deliverNs: number; floorNs: number; description: string };
   hardware: { name: HardwareName; source: HardwareSource; note?: string }[];
   cells: Cell[];
   scale: { hosts: number; cpusPerHost: number; devicesPerHost: number; entriesPerDevice: number; runs: ScaleRun[] };

@@ -31,14 +31,17 @@ export function measureDeliveryIsolated(workerPath: string, job: DeliveryJob): P
   });
 }
 
-/** Per design, the lowest delivery and adapter figures over the rounds; the baseline is their median. */
+/** Per design, the lowest delivery and adapter figures over the rounds; the baseline and the floor are their medians. */
 export function combineRounds(rounds: DeliveryFigures[]): DeliveryFigures {
-  const sorted = rounds.map((r) => r.baselineNs).sort((a, b) => a - b);
-  const m = sorted.length >> 1;
-  const baselineNs = sorted.length % 2 ? sorted[m]! : (sorted[m - 1]! + sorted[m]!) / 2;
+  const median = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    const m = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[m]! : (sorted[m - 1]! + sorted[m]!) / 2;
+  };
   return {
     deliverNs: Math.min(...rounds.map((r) => r.deliverNs)),
     adapterRaiseNs: Math.min(...rounds.map((r) => r.adapterRaiseNs)),
-    baselineNs,
+    baselineNs: median(rounds.map((r) => r.baselineNs)),
+    floorNs: median(rounds.map((r) => r.floorNs)),
   };
 }

@@ -33,6 +33,21 @@ export interface DeliveryFigures {
   adapterRaiseNs: number;
   /** The bare handler array, measured in the same rounds. */
   baselineNs: number;
+  /**
+   * The least any table-driven dispatch does for one interrupt, measured in the same rounds: find
+   * the entry's descriptor in a table, check it is not running, count it, mark it running around a
+   * call of its one handler with its virq. No model, no routing: the floor a delivery path of this
+   * shape can reach in this JavaScript engine.
+   */
+  floorNs: number;
+}
+
+/** One row of the floor's table: what the least dispatch reads and writes. */
+interface FloorDesc {
+  readonly virq: number;
+  running: boolean;
+  count: number;
+  readonly handler: (virq: number) => void;
 }
 
 /**
@@ -104,12 +119,29 @@ export function measureDelivery(subjects: DeliverySubject[], profile: TimingProf
   const handlers: ((i: number) => void)[] = [];
   for (let i = 0; i < n; i++) handlers.push(handler);
   const baseline: number[] = [];
+  const floor: number[] = [];
+  // The floor dispatches n interrupts of virqs 0..n-1 through descriptor rows to the same counting handler.
+  const table: FloorDesc[] = [];
+  for (let i = 0; i < n; i++) table.push({ virq: i, running: false, count: 0, handler });
+  const slots = Int32Array.from({ length: n }, (_, i) => i);
   const entry: number[][] = subjects.map(() => []);
   const adapter: number[][] = subjects.map(() => []);
   for (let r = 0; r < rounds; r++) {
     baseline.push(timeOp("bare handler array", () => {
       for (let pass = 0; pass < BASELINE_PASSES; pass++) for (let i = 0; i < n; i++) handlers[i]!(i);
     }, profile, { ops: n * BASELINE_PASSES }).p50);
+    floor.push(timeOp("table dispatch floor", () => {
+      for (let pass = 0; pass < DELIVERY_PASSES; pass++) {
+        for (let i = 0; i < n; i++) {
+          const d = table[slots[i]!]!;
+          if (d.running) continue;
+          d.count++;
+          d.running = true;
+          d.handler(d.virq);
+          d.running = false;
+        }
+      }
+    }, profile, { ops: n * DELIVERY_PASSES }).p50);
     const order = subjects.map((_, i) => i);
     if (r % 2 === 1) order.reverse();
     for (const i of order) {
@@ -119,7 +151,8 @@ export function measureDelivery(subjects: DeliverySubject[], profile: TimingProf
     }
   }
   const b = median(baseline);
-  return subjects.map((_, i) => ({ deliverNs: Math.min(...entry[i]!), adapterRaiseNs: Math.min(...adapter[i]!), baselineNs: b }));
+  const f = median(floor);
+  return subjects.map((_, i) => ({ deliverNs: Math.min(...entry[i]!), adapterRaiseNs: Math.min(...adapter[i]!), baselineNs: b, floorNs: f }));
 }
 
 /** Allocates every index of `q`'s slice, all at once, or one by one around entries the hardware holds itself. */

@@ -43,7 +43,7 @@ export function concernRows(report: CompareReport): { header: string[]; rows: st
 }
 
 export function perfRows(report: CompareReport): { header: string[]; rows: string[][] } {
-  const header = ["cell", "deliver ns", "deliverRatio", "adapter raise ratio", "allocScaling", "teardownScaling", "bytes/irq (heap)", "alloc ns @16", "alloc ns @max"];
+  const header = ["cell", "deliver ns", "deliverRatio", "floor ratio", "adapter raise ratio", "allocScaling", "teardownScaling", "bytes/irq (heap)", "alloc ns @16", "alloc ns @max"];
   const rows = report.cells.map((c) => {
     const p = c.perf;
     const first = p.allocCurve[0];
@@ -52,6 +52,7 @@ export function perfRows(report: CompareReport): { header: string[]; rows: strin
       cellLabel(c),
       fmt(p.deliverNs, 1),
       fmt(p.deliverRatio),
+      fmt(p.floorRatio),
       fmt(p.adapterRaiseRatio),
       fmt(p.allocScaling),
       fmt(p.teardownScaling),
@@ -94,7 +95,7 @@ export function renderTextReport(report: CompareReport): string {
   const c = concernRows(report);
   out.push(textTable(c.header, c.rows));
   out.push("");
-  out.push(`Performance (deliverRatio: per interrupt / bare handler array, ${fmt(report.baseline.deliverNs, 1)} ns; scaling: per-interrupt cost at 2048 entries / at 16)`);
+  out.push(`Performance (deliverRatio: per interrupt / bare handler array, ${fmt(report.baseline.deliverNs, 1)} ns; floor ratio: the least table dispatch / the same; scaling: per-interrupt cost at 2048 entries / at 16)`);
   const p = perfRows(report);
   out.push(textTable(p.header, p.rows));
   out.push("");

@@ -55,7 +55,7 @@ describe("imsim compare --quick", () => {
       expect(Object.keys(c.concerns).sort()).toEqual(["expansion", "iommu", "pasid", "storage", "sysfs"]);
       for (const concern of Object.values(c.concerns)) expect((concern as { error?: string }).error).toBeUndefined();
       expect(c.perf.error).toBeUndefined();
-      for (const k of ["deliverRatio", "allocScaling", "teardownScaling", "bytesPerInterrupt"] as const) {
+      for (const k of ["deliverRatio", "floorNs", "floorRatio", "allocScaling", "teardownScaling", "bytesPerInterrupt"] as const) {
         expect(finitePositive(c.perf[k]), `${c.strategy}/${c.hardware} perf.${k} = ${c.perf[k]}`).toBe(true);
       }
       expect(c.perf.bytesMeasuredOver).toBeGreaterThanOrEqual(100_000);
@@ -151,9 +151,9 @@ describe("the HTML report in headless Chromium", () => {
           expect(box?.width, id).toBeGreaterThan(200);
           expect(box?.height, id).toBeGreaterThan(100);
         }
-        // Marks drawn: one line per cell in the allocation chart, one bar per cell plus the baseline.
+        // Marks drawn: one line per cell in the allocation chart, one bar per cell plus the baseline and the least table dispatch.
         expect(await page.locator("#chart-alloc svg .mark-line path").count()).toBe(4);
-        expect(await page.locator("#chart-delivery svg .mark-rect path").count()).toBe(5);
+        expect(await page.locator("#chart-delivery svg .mark-rect path").count()).toBe(6);
         const legend = await page.locator("#chart-alloc svg").textContent();
         expect(legend).toContain("B flat / ntb");
       } finally {

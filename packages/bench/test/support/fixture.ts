@@ -17,7 +17,7 @@ export function fixtureReport(): CompareReport {
       pasid: { supported: hardware === "idxd", lookupNs: 8, rewritePerEntryNs: 300, queueInterrupts: 32, entriesRewritten: 32, otherEntriesTouched: 0, applied: true },
     },
     perf: {
-      deliverRatio: 2.5, deliverNs: 50 + i, baselineNs: 20, adapterRaiseNs: 900, adapterRaiseRatio: 45, allocScaling: 1.1, teardownScaling: 1.2,
+      deliverRatio: 2.5, deliverNs: 50 + i, baselineNs: 20, floorNs: 40, floorRatio: 2, adapterRaiseNs: 900, adapterRaiseRatio: 45, allocScaling: 1.1, teardownScaling: 1.2,
       allocCurve: [16, 64, 256, 1024, 2048].map((n, k) => ({ storeEntries: n, allocNs: 500 + 10 * k + 40 * i, freeNs: 200 + 5 * k })),
       bytesPerInterrupt: 600, bytesMeasuredOver: 100352, heapBytesPerQueue: 2000,
     },
@@ -28,7 +28,7 @@ export function fixtureReport(): CompareReport {
     mode: "quick",
     durationMs: 20000,
     machine: { platform: "linux", arch: "x64", release: "6.1", cpus: 2, cpuModel: "Test CPU", totalMemoryBytes: 8 << 30, node: "v20.20.2", v8: "11.3" },
-    baseline: { deliverNs: 20, description: "fixture" },
+    baseline: { deliverNs: 20, floorNs: 40, description: "fixture" },
     hardware: [{ name: "idxd", source: "@imsim/hw-idxd" }, { name: "ntb", source: "@imsim/hw-ntb" }],
     cells,
     scale: { hosts: 1, cpusPerHost: 256, devicesPerHost: 49, entriesPerDevice: 2048, runs: [] },
