@@ -50,7 +50,7 @@ const COMMANDS: Record<string, Check> = {
   "npm run typecheck": { run: "npm run typecheck -- --filter=@imsim/bench", expect: /Tasks:\s+\d+ successful, \d+ total/ },
   "npm run lint": { covered: "npm test runs the lint task on every package (scripts/test.mjs)" },
   "npm run check:pkg": { covered: "npm test runs the check:pkg task on every package (scripts/test.mjs)" },
-  "npm run bench": { run: "npm run bench", expect: /Tasks:\s+\d+ successful, \d+ total/ },
+  "npm run bench": { run: "npm run bench", expect: /Goals[\s\S]*wrote \S*report\/compare\.json[\s\S]*Tasks:\s+\d+ successful, \d+ total/ },
   // Release steps change versions and publish; tests/install runs `npm publish --dry-run` for
   // every package. Here: the changeset tool they use resolves from the install.
   "npx changeset": { run: "npx --no-install changeset --version", expect: /^\d+\.\d+\.\d+/ },
