@@ -105,6 +105,8 @@ export class IrqManager {
       Object.assign(desc, before);
       throw e;
     }
+    // register_irq_proc (__setup_irq): /proc/irq/N from the first action on, kept after free_irq.
+    desc.procDir = true;
     // Outside the rollback: what a replayed handler does is not part of the request.
     checkIrqResend(ctx, desc);
   }
@@ -154,7 +156,9 @@ export class IrqManager {
    */
   setAffinity(desc: IrqDesc, mask: Cpumask): void {
     const ctx = this.#ctx;
+    // irq_can_set_affinity_usr (kernel/irq/manage.c): not for managed or IRQD_NO_BALANCING interrupts.
     if (desc.managed) throw new ImsimError("EPERM", `virq ${desc.virq} is a managed interrupt: its affinity cannot be changed`);
+    if (desc.noBalancing) throw new ImsimError("EPERM", `virq ${desc.virq} was requested with IRQF_NOBALANCING: its affinity cannot be changed`);
     if (!mask.intersects(ctx.online)) throw new ImsimError("EINVAL", `affinity ${mask.toList()} for virq ${desc.virq} names no online CPU`);
     if (!desc.activated && desc.affinityOnActivate) {
       desc.affinity = mask;

@@ -35,12 +35,14 @@ const IOAPIC_PINS = 24;
  * overridden to pin 2), trigger, action. Which drivers request them is the common Debian set
  * (research/kernel-views-facts.md §13; the set itself is not captured).
  */
-export const Q35_LEGACY_ACTIONS: readonly { irq: number; pin: number; level: boolean; action: string }[] = [
-  { irq: 0, pin: 2, level: false, action: "timer" },
+export const Q35_LEGACY_ACTIONS: readonly { irq: number; pin: number; level: boolean; action: string; flags?: { noBalancing?: boolean; oneshot?: boolean } }[] = [
+  // setup_default_timer_irq (arch/x86/kernel/time.c): IRQF_NOBALANCING | IRQF_IRQPOLL | IRQF_TIMER.
+  { irq: 0, pin: 2, level: false, action: "timer", flags: { noBalancing: true } },
   { irq: 1, pin: 1, level: false, action: "i8042" },
   { irq: 4, pin: 4, level: false, action: "ttyS0" },
   { irq: 8, pin: 8, level: false, action: "rtc0" },
-  { irq: 9, pin: 9, level: true, action: "acpi" },
+  // acpi_os_install_interrupt_handler (drivers/acpi/osl.c): IRQF_SHARED | IRQF_ONESHOT; the IO-APIC chip is not ONESHOT_SAFE.
+  { irq: 9, pin: 9, level: true, action: "acpi", flags: { oneshot: true } },
   { irq: 12, pin: 12, level: false, action: "i8042" },
 ];
 
@@ -124,7 +126,13 @@ export class X86Platform {
         activateIrq(ctx, desc, false);
         startupIrq(ctx, desc);
       }
-      if (spec) request(desc, spec.action);
+      // init_irq_proc (kernel/irq/proc.c): every boot descriptor with a chip gets /proc/irq/N.
+      desc.procDir = true;
+      if (spec) {
+        desc.noBalancing = spec.flags?.noBalancing ?? false;
+        desc.oneshot = spec.flags?.oneshot ?? false;
+        request(desc, spec.action);
+      }
     }
     for (const unit of this.units) {
       const [desc] = ctx.descs.alloc([ctx.defaultAffinity], 0);
