@@ -15,7 +15,7 @@ export interface IrqAction {
 }
 
 /** The flow handler of an interrupt and the name /proc/interrupts prints after its hwirq. */
-export type FlowHandler = "handle_edge_irq" | "handle_fasteoi_irq";
+export type FlowHandler = "handle_edge_irq" | "handle_fasteoi_irq" | "handle_level_irq";
 
 const NO_COUNTS = new Uint32Array(0);
 

@@ -163,6 +163,33 @@ describe("/sys/kernel/debug/irq/irqs/<N>", () => {
     expect(q3).toContain("Vector:     0\n");
   });
 
+  it("prints the PIC cascade line with an empty domain and the XT-PIC chip, and no vector level", () => {
+    const sys = createSystem({ cpus: 2 });
+    expect(debugfsIrq(sys, sys.irqDesc(2)!)).toBe(
+      [
+        "handler:  handle_level_irq",
+        "device:   (null)",
+        "status:   0x00000100",
+        "istate:   0x00004000",
+        "ddepth:   1",
+        "wdepth:   0",
+        "dstate:   0x00032000",
+        "            IRQD_LEVEL",
+        "            IRQD_IRQ_DISABLED",
+        "            IRQD_IRQ_MASKED",
+        "node:     0",
+        "affinity: 0-1",
+        "effectiv: ",
+        "pending:  ",
+        "domain:  ",
+        " hwirq:   0x0",
+        " chip:    XT-PIC",
+        "  flags:   0x0",
+        "",
+      ].join("\n"),
+    );
+  });
+
   it("has a file per allocated descriptor, legacy ones included, at any CPU count", () => {
     const sys = createSystem({ cpus: 256 });
     const { domain } = addMsixDevice(sys, "0000:01:00.0", 4);

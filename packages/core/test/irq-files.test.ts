@@ -68,9 +68,21 @@ describe("/proc/irq", () => {
   it("has the boot interrupts' directories, requested or not, and default_smp_affinity", () => {
     const view = new SysfsView(createSystem({ cpus: 4 }));
     const irqs = view.list("/proc/irq");
-    expect(irqs).toEqual(["0", "1", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "default_smp_affinity"]);
+    expect(irqs).toEqual([...Array.from({ length: 16 }, (_, i) => String(i)), "default_smp_affinity"]);
     expect(view.read("/proc/irq/default_smp_affinity")).toBe("f\n");
     expect(view.read("/proc/irq/0/node")).toBe("0\n");
+  });
+
+  it("keeps the PIC cascade line, irq 2, on the 8259's chip: no domain, no name, level, never activated", () => {
+    const sys = createSystem({ cpus: 4 });
+    const view = new SysfsView(sys);
+    const k = "/sys/kernel/irq/2";
+    expect([view.read(`${k}/chip_name`), view.read(`${k}/hwirq`), view.read(`${k}/name`), view.read(`${k}/type`), view.read(`${k}/actions`)]).toEqual(["XT-PIC\n", "", "", "level\n", ""]);
+    expect(view.read("/proc/irq/2/smp_affinity")).toBe("f\n");
+    expect(view.read("/proc/irq/2/effective_affinity")).toBe("0\n");
+    expect(view.read("/proc/irq/2/effective_affinity_list")).toBe("\n");
+    // The chip cannot move it: user space gets EPERM, as irq_can_set_affinity_usr answers.
+    expectCode(() => sys.setAffinity(2, [1]), "EPERM");
   });
 
   it("prints masks in the kernel's bitmap format at 40 and 256 CPUs: comma groups of 8 hex digits, the first as wide as its bits", () => {

@@ -4,6 +4,7 @@
 import { Cpumask } from "../cpumask.js";
 import type { IrqSystem } from "../irq-system.js";
 import type { IrqDesc } from "../irqdesc.js";
+import { NO_IRQ_DOMAIN } from "../irqdomain.js";
 import { effectiveAffinity } from "./debugfs-irqs.js";
 import { flowName } from "./proc-interrupts.js";
 
@@ -17,11 +18,13 @@ function sysKernelIrq(system: IrqSystem, desc: IrqDesc, emit: EmitFile): void {
   // per_cpu_count: every possible CPU, "%u" joined by ",".
   emit(`${k}/per_cpu_count`, `${Array.from({ length: system.cpus }, (_, c) => counts[c] ?? 0).join(",")}\n`);
   emit(`${k}/chip_name`, `${desc.chipName}\n`);
-  // hwirq: of the top level, decimal (empty without a domain, which no model interrupt lacks).
-  emit(`${k}/hwirq`, `${desc.hwirq}\n`);
+  // hwirq: of the top level, decimal; empty without a domain (the PIC cascade line).
+  emit(`${k}/hwirq`, desc.data.domain === NO_IRQ_DOMAIN ? "" : `${desc.hwirq}\n`);
   emit(`${k}/type`, desc.level ? "level\n" : "edge\n");
   emit(`${k}/wakeup`, "disabled\n");
-  emit(`${k}/name`, `${flowName(desc)}\n`);
+  // name: desc->name as __irq_set_handler recorded it; none for a handler set without one.
+  const name = flowName(desc);
+  emit(`${k}/name`, name ? `${name}\n` : "");
   // actions: names joined by "," (not ", " as /proc/interrupts); an empty file without actions.
   emit(`${k}/actions`, desc.actions.length ? `${desc.actions.map((a) => a.name).join(",")}\n` : "");
 }

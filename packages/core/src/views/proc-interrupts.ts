@@ -2,6 +2,7 @@
 // arch/x86/kernel/irq.c (arch_show_interrupts) for the architecture's rows, Linux 6.12.
 import type { IrqSystem } from "../irq-system.js";
 import type { IrqDesc } from "../irqdesc.js";
+import { NO_IRQ_DOMAIN } from "../irqdomain.js";
 import {
   DEFERRED_ERROR_VECTOR,
   HYPERVISOR_CALLBACK_VECTOR,
@@ -11,9 +12,12 @@ import {
   X86_TRAP_MC,
 } from "../vector-layout.js";
 
-/** The flow handler's name as __irq_set_handler recorded it (desc->name): "edge", "fasteoi". */
+/**
+ * The flow handler's name as __irq_set_handler recorded it (desc->name): "edge", "fasteoi"; empty
+ * for the PIC's handle_level_irq, set by irq_set_chip_and_handler without a name.
+ */
 export function flowName(desc: IrqDesc): string {
-  return desc.flow === "handle_fasteoi_irq" ? "fasteoi" : "edge";
+  return desc.flow === "handle_fasteoi_irq" ? "fasteoi" : desc.flow === "handle_edge_irq" ? "edge" : "";
 }
 
 /** Width of the irq column: 3, one more for each power of ten up to nr_irqs (show_interrupts). */
@@ -94,8 +98,10 @@ export function procInterrupts(system: IrqSystem): string {
     let line = `${String(irq.virq).padStart(prec)}: `;
     for (const c of online) line += `${String(counts[c] ?? 0).padStart(10)} `;
     line += ` ${irq.chipName.padStart(8)}`;
-    line += ` ${String(irq.hwirq).padStart(prec)}`;
-    line += `-${flowName(irq).padEnd(8)}`;
+    // The hwirq column is blank without a domain; "-name" only where the flow has a name.
+    line += ` ${(irq.data.domain === NO_IRQ_DOMAIN ? "" : String(irq.hwirq)).padStart(prec)}`;
+    const name = flowName(irq);
+    if (name) line += `-${name.padEnd(8)}`;
     line += `  ${irq.actions.map((a) => a.name).join(", ")}`;
     out += `${line}\n`;
   }
