@@ -14,7 +14,7 @@ export class UsageError extends Error {
   }
 }
 
-export const VIEWS = ["proc-interrupts", "sysfs", "irq", "domains"] as const;
+export const VIEWS = ["proc-interrupts", "sysfs", "irq", "domains", "debug-irqs"] as const;
 export type ViewName = (typeof VIEWS)[number];
 export type CommandName = "compare" | "show";
 
@@ -65,9 +65,10 @@ Options:
   --strategy S   ${STRATEGY_NAMES.join(" or ")} (design A or B)
   --view V       ${VIEWS.join(", ")} (default: proc-interrupts)
                  proc-interrupts  /proc/interrupts
-                 sysfs            device files under /sys/devices, as 'grep -r .' prints them
-                 irq              /sys/kernel/irq/N/* and /proc/irq/N/*
-                 domains          /sys/kernel/debug/irq/domains/*
+                 sysfs            device files under /sys/devices, as 'head' prints them
+                 irq              /sys/kernel/irq/N/* and /proc/irq/*, as 'grep -r .' prints them
+                 domains          /sys/kernel/debug/irq/domains/*, as 'head' prints them
+                 debug-irqs       /sys/kernel/debug/irq/irqs/*, as 'head' prints them
   --cpus N       CPUs of each host, 1-${MAX_SHOW_CPUS} (default: ${DEFAULT_SHOW_CPUS})
   -h, --help     this text
 `,

@@ -2,7 +2,7 @@
 // msi_create_device_irq_domain / msi_remove_device_irq_domain (kernel/irq/msi.c), with the message
 // store ownership that keeps two domains from writing one entry.
 import { ImsimError, checkInt, describe } from "./errors.js";
-import { Device, checkDeviceName, makePciDevice, type DeviceOptions, type PciDeviceOptions } from "./device.js";
+import { Device, checkDeviceExtras, checkDeviceName, makePciDevice, type DeviceOptions, type PciDeviceOptions } from "./device.js";
 import { MSI_MAX_DEVICE_IRQDOMAINS, MsiDomain } from "./msi-domain.js";
 import { acceptTemplate, imsTemplate, pciMsiTemplate, pciMsixTemplate, type MsiDomainKind, type MsiTemplate } from "./msi-template.js";
 import type { MsiIrqs } from "./msi-irqs.js";
@@ -30,11 +30,16 @@ export interface MsiDomainOptions {
   pasidOf?: (desc: MsiDesc) => number;
 }
 
+function keyOf(bus: string, name: string): string {
+  return `${bus}/${name}`;
+}
+
 export class DeviceRegistry {
   readonly #systemName: string;
   readonly #platform: X86Platform;
   readonly #msi: MsiIrqs;
   readonly #stats: DeliveryStats;
+  /** Devices by bus and name: names are unique per bus (drivers/base/core.c device_add), not host-wide. */
   readonly #devices = new Map<string, Device>();
   readonly #domains = new Map<Device, (MsiDomain | undefined)[]>();
   readonly #ownership = new Map<MessageStore, StoreOwnership>();
@@ -64,22 +69,31 @@ export class DeviceRegistry {
     if (typeof options.bus !== "string" || options.bus === "pci") {
       throw new ImsimError("EINVAL", `bus of ${name} must be a non-PCI bus name (use addPciDevice for PCI), got ${describe(options.bus)}`);
     }
-    return this.#attach(new Device(this.#nextDeviceId, name, options.bus, options.parent, undefined, []), options.parent);
+    return this.#attach(new Device(this.#nextDeviceId, name, options.bus, options.parent, undefined, [], checkDeviceExtras(options)), options.parent);
   }
 
   #attach(dev: Device, parent: Device | undefined): Device {
-    if (parent !== undefined && (!(parent instanceof Device) || this.#devices.get(parent.name) !== parent)) {
+    if (parent !== undefined && (!(parent instanceof Device) || this.#devices.get(keyOf(parent.bus, parent.name)) !== parent)) {
       throw new ImsimError("ENODEV", `parent of ${dev.name} is not a device of system ${this.#systemName}`);
     }
-    if (this.#devices.has(dev.name)) throw new ImsimError("EEXIST", `a device named ${dev.name} already exists in ${this.#systemName}`);
+    const key = keyOf(dev.bus, dev.name);
+    if (this.#devices.has(key)) throw new ImsimError("EEXIST", `a device named ${dev.name} already exists on bus ${dev.bus} of ${this.#systemName}`);
     this.#nextDeviceId++;
-    this.#devices.set(dev.name, dev);
+    this.#devices.set(key, dev);
     parent?.attachChild(dev);
     return dev;
   }
 
-  device(name: string): Device | undefined {
-    return this.#devices.get(name);
+  /**
+   * The device named `name` on `bus`; without a bus, the PCI device of that name if there is one,
+   * else the first device added under that name (an NTB device shares its PCI function's name).
+   */
+  device(name: string, bus?: string): Device | undefined {
+    if (bus !== undefined) return this.#devices.get(keyOf(bus, name));
+    const pci = this.#devices.get(keyOf("pci", name));
+    if (pci) return pci;
+    for (const d of this.#devices.values()) if (d.name === name) return d;
+    return undefined;
   }
 
   devices(): Device[] {
@@ -88,7 +102,7 @@ export class DeviceRegistry {
 
   /** ENODEV unless `dev` is a present device of this system. */
   check(dev: unknown): Device {
-    if (!(dev instanceof Device) || this.#devices.get(dev.name) !== dev) {
+    if (!(dev instanceof Device) || this.#devices.get(keyOf(dev.bus, dev.name)) !== dev) {
       throw new ImsimError("ENODEV", `${dev instanceof Device ? dev.name : describe(dev)} is not a present device of system ${this.#systemName}`);
     }
     return dev;
@@ -115,7 +129,7 @@ export class DeviceRegistry {
     for (const d of this.#domains.get(device) ?? []) if (d) this.#removeDomain(d, true);
     this.#domains.delete(device);
     device.parent?.detachChild(device);
-    this.#devices.delete(device.name);
+    this.#devices.delete(keyOf(device.bus, device.name));
     device.markRemoved();
   }
 

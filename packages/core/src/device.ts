@@ -29,8 +29,13 @@ export class Device {
   readonly pciBridge: PciBridge | undefined;
   /** PCI identity (config space) of a PCI function, for its sysfs attributes. */
   readonly pciIds: PciIds | undefined;
-  /** The bound driver's name (the sysfs `driver` link), if any. */
+  /** The bound driver's name (the sysfs `driver` link, `DRIVER=` in uevent), if any. */
   driver: string | undefined;
+  /**
+   * What the device's bus adds to its uevent file, `KEY=value` each (struct bus_type::uevent; e.g.
+   * the dsa bus's `MODALIAS=idxd:t0`). PCI functions print theirs from `pciIds` (pci_uevent).
+   */
+  readonly busUevent: readonly string[];
   /** Free-form properties a strategy or driver hangs on the device (design A's PASID lives here). */
   readonly properties = new Map<string, unknown>();
   #children: Device[] = [];
@@ -44,7 +49,7 @@ export class Device {
     parent: Device | undefined,
     pci: PciAddress | undefined,
     dmaAliases: readonly number[],
-    extra: { bridge?: PciBridge; ids?: PciIds; driver?: string } = {},
+    extra: { bridge?: PciBridge; ids?: PciIds; driver?: string; busUevent?: readonly string[] } = {},
   ) {
     this.id = id;
     this.name = name;
@@ -56,6 +61,7 @@ export class Device {
     this.pciBridge = extra.bridge;
     this.pciIds = extra.ids;
     this.driver = extra.driver;
+    this.busUevent = Object.freeze([...(extra.busUevent ?? [])]);
   }
 
   get children(): readonly Device[] {
@@ -145,6 +151,25 @@ export interface DeviceOptions {
   name: string;
   bus: BusName;
   parent?: Device;
+  /** The driver bound to it (sysfs `driver` link, `DRIVER=` in uevent). */
+  driver?: string;
+  /** `KEY=value` lines its bus adds to the uevent file (bus_type::uevent), e.g. `MODALIAS=idxd:t0`. */
+  busUevent?: readonly string[];
+}
+
+const UEVENT_VAR = /^[A-Z0-9_]{1,32}=[ -~]{0,128}$/;
+
+/** @internal Checks the non-PCI extras of addDevice. */
+export function checkDeviceExtras(options: DeviceOptions): { driver?: string; busUevent?: readonly string[] } {
+  const extra: { driver?: string; busUevent?: readonly string[] } = {};
+  if (options.driver !== undefined) extra.driver = checkDeviceName(options.driver);
+  if (options.busUevent !== undefined) {
+    if (!Array.isArray(options.busUevent) || !options.busUevent.every((v) => typeof v === "string" && UEVENT_VAR.test(v))) {
+      throw new ImsimError("EINVAL", `busUevent of ${options.name} must be an array of KEY=value strings, got ${JSON.stringify(options.busUevent)}`);
+    }
+    extra.busUevent = options.busUevent;
+  }
+  return extra;
 }
 
 /** @internal Builds a PCI function's Device after validating its options. */

@@ -203,8 +203,12 @@ export class IrqSystem {
     return this.#registry.addDevice(options);
   }
 
-  device(name: string): Device | undefined {
-    return this.#registry.device(name);
+  /**
+   * The device `name` on `bus` (names are unique per bus, as in Linux); without `bus`, the PCI
+   * device of that name if any, else the first device of that name.
+   */
+  device(name: string, bus?: string): Device | undefined {
+    return this.#registry.device(name, bus);
   }
   devices(): Device[] {
     return this.#registry.devices();

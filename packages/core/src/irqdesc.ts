@@ -15,7 +15,7 @@ export interface IrqAction {
 }
 
 /** The flow handler of an interrupt and the name /proc/interrupts prints after its hwirq. */
-export type FlowHandler = "handle_edge_irq" | "handle_fasteoi_irq";
+export type FlowHandler = "handle_edge_irq" | "handle_fasteoi_irq" | "handle_level_irq";
 
 const NO_COUNTS = new Uint32Array(0);
 
@@ -96,6 +96,17 @@ export class IrqDesc {
   effectiveMask: Cpumask | undefined = undefined;
   unhandled = 0;
   lastUnhandled = 0;
+  /** IRQD_HANDLE_ENFORCE_IRQCTX: set with the x86 vector level (only handled in interrupt context). */
+  handleEnforceIrqctx = false;
+  /** IRQD_NO_BALANCING (and IRQ_NO_BALANCING): requested with IRQF_NOBALANCING (the timer); user space cannot move it. */
+  noBalancing = false;
+  /** IRQS_ONESHOT: requested with IRQF_ONESHOT on a chip that is not IRQCHIP_ONESHOT_SAFE (the ACPI SCI on the IO-APIC). */
+  oneshot = false;
+  /**
+   * /proc/irq/N exists: made for every descriptor with a chip at boot (init_irq_proc) and later when
+   * the first action is set up (register_irq_proc from __setup_irq); kept until the descriptor goes.
+   */
+  procDir = false;
 
   constructor(virq: number, affinity: Cpumask, node: number) {
     this.virq = virq;

@@ -172,6 +172,19 @@ export class IrqDomain {
   }
 }
 
+/**
+ * What the irq data of an interrupt outside every hierarchy points to: Linux leaves
+ * irq_data::domain NULL there (the legacy PIC's cascade line), and debugfs prints an empty name.
+ * It has no ops beyond doing nothing, and is in no host's list of domains.
+ */
+export const NO_IRQ_DOMAIN: IrqDomain = new IrqDomain({
+  name: "",
+  busToken: DOMAIN_BUS_ANY,
+  parent: undefined,
+  flags: 0,
+  ops: { alloc: () => undefined, free: () => undefined },
+});
+
 /** The irq data of `desc` at `domain`'s level, or undefined (irq_domain_get_irq_data). */
 export function irqDataAt(desc: IrqDesc, domain: IrqDomain): IrqData | undefined {
   for (let d: IrqData | undefined = desc.data; d; d = d.parent) if (d.domain === domain) return d;

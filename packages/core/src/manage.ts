@@ -28,6 +28,8 @@ export function doSetAffinity(ctx: IrqContext, desc: IrqDesc, mask: Cpumask, for
  * set (IRQD_AFFINITY_SET), restricted to online CPUs (all online ones when that is empty).
  */
 export function setupAffinity(ctx: IrqContext, desc: IrqDesc): void {
+  // __irq_can_set_affinity: nothing to set up for a chip that cannot move (the legacy PIC's).
+  if (!desc.data.domain.ops.setAffinity) return;
   let set = ctx.defaultAffinity;
   if (desc.managed || desc.affinitySet) {
     if (desc.affinity.intersects(ctx.online)) set = desc.affinity;
@@ -105,6 +107,8 @@ export class IrqManager {
       Object.assign(desc, before);
       throw e;
     }
+    // register_irq_proc (__setup_irq): /proc/irq/N from the first action on, kept after free_irq.
+    desc.procDir = true;
     // Outside the rollback: what a replayed handler does is not part of the request.
     checkIrqResend(ctx, desc);
   }
@@ -154,7 +158,10 @@ export class IrqManager {
    */
   setAffinity(desc: IrqDesc, mask: Cpumask): void {
     const ctx = this.#ctx;
+    // irq_can_set_affinity_usr (kernel/irq/manage.c): not for managed or IRQD_NO_BALANCING interrupts.
     if (desc.managed) throw new ImsimError("EPERM", `virq ${desc.virq} is a managed interrupt: its affinity cannot be changed`);
+    if (desc.noBalancing) throw new ImsimError("EPERM", `virq ${desc.virq} was requested with IRQF_NOBALANCING: its affinity cannot be changed`);
+    if (!desc.data.domain.ops.setAffinity) throw new ImsimError("EPERM", `virq ${desc.virq} (${desc.chipName}) cannot be moved: its chip has no affinity setting`);
     if (!mask.intersects(ctx.online)) throw new ImsimError("EINVAL", `affinity ${mask.toList()} for virq ${desc.virq} names no online CPU`);
     if (!desc.activated && desc.affinityOnActivate) {
       desc.affinity = mask;

@@ -21,6 +21,11 @@ export interface MessageStore {
   /** Whether entries can carry a PASID. */
   readonly supportsPasid: boolean;
   /**
+   * The store is its PCI function's MSI-X table (PCIe §7.7.2): a function whose domains allocate
+   * from it has MSI-X enabled (pci_dev::msix_enabled), which its msi_irqs/ files and `irq` show.
+   */
+  readonly msixTable?: boolean;
+  /**
    * A counter that changes whenever any entry's message, mask or PASID may have changed. The
    * delivery path keeps validated routes only while it is unchanged (see IrqSystem.raise).
    */
@@ -79,6 +84,8 @@ export interface Entry16StoreOptions {
   requesterId: number;
   /** Whether the control word carries PASID enable + PASID (IDXD IMS) or not (PCI MSI-X). */
   pasid: boolean;
+  /** The table is the function's PCI MSI-X table (createMsixTable sets it). */
+  msixTable?: boolean;
   /** Memory the table lives in (a BAR's bytes); a fresh buffer when omitted. */
   view?: DataView;
   /** Byte offset of entry 0 in `view`. */
@@ -95,6 +102,7 @@ export class Entry16Store implements MessageStore {
   readonly size: number;
   readonly requesterId: number;
   readonly supportsPasid: boolean;
+  readonly msixTable: boolean;
   readonly #view: DataView;
   readonly #base: number;
   readonly #pending: Uint8Array;
@@ -112,6 +120,7 @@ export class Entry16Store implements MessageStore {
     this.size = options.size;
     this.requesterId = options.requesterId;
     this.supportsPasid = options.pasid;
+    this.msixTable = options.msixTable ?? false;
     this.#view = view;
     this.#base = offset;
     this.#pending = new Uint8Array(options.size);
@@ -181,7 +190,7 @@ export class Entry16Store implements MessageStore {
 /** A PCI MSI-X table of `size` entries (PCIe §7.7.2; at most 2048, `include/uapi/linux/pci_regs.h` PCI_MSIX_FLAGS_QSIZE). */
 export function createMsixTable(size: number, requesterId: number): Entry16Store {
   checkInt(size, 1, 2048, "MSI-X table size");
-  return new Entry16Store({ chipName: "PCI-MSIX", size, requesterId, pasid: false });
+  return new Entry16Store({ chipName: "PCI-MSIX", size, requesterId, pasid: false, msixTable: true });
 }
 
 /**
@@ -193,6 +202,7 @@ export class StoreSlice implements MessageStore {
   readonly size: number;
   readonly requesterId: number;
   readonly supportsPasid: boolean;
+  readonly msixTable: boolean;
   readonly store: MessageStore;
   readonly base: number;
 
@@ -205,6 +215,7 @@ export class StoreSlice implements MessageStore {
     this.chipName = store.chipName;
     this.requesterId = store.requesterId;
     this.supportsPasid = store.supportsPasid;
+    this.msixTable = store.msixTable ?? false;
   }
   get version(): number {
     return this.store.version;

@@ -21,6 +21,8 @@ export const MSI_ANY_INDEX = 0xffffffff;
 export const MSI_DEFAULT_DOMAIN = 0;
 export const MSI_SECONDARY_DOMAIN = 1;
 export const MSI_MAX_DEVICE_IRQDOMAINS = 2;
+/** Longest device-domain chip name: struct msi_domain_template::name is 48 bytes with its NUL (include/linux/msi.h). */
+export const MSI_CHIP_NAME_MAX = 47;
 
 /** Linux struct msi_map: the index and the virq it got. */
 export interface MsiMap {
@@ -102,7 +104,9 @@ export class MsiDomain {
     this.#ownerTag = ownerTag;
     this.#descs = new Array<MsiDesc | undefined>(this.hwsize);
     this.#irqs = new Array<IrqDesc | undefined>(this.hwsize);
-    const chipName = `${parent.msiParent?.prefix ?? ""}${template.chipName}-${device.name}`;
+    // msi_create_device_irq_domain (kernel/irq/msi.c): "%s%s-%s" of prefix, template chip and
+    // dev_name into the template's 48-byte name buffer, so at most 47 characters.
+    const chipName = `${parent.msiParent?.prefix ?? ""}${template.chipName}-${device.name}`.slice(0, MSI_CHIP_NAME_MAX);
     this.chip = {
       name: chipName,
       flags: accepted.chipFlags,

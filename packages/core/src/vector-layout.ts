@@ -17,6 +17,26 @@ export const ISA_IRQ_VECTOR = (irq: number): number => 0x30 + irq;
 /** The PIC cascade line, whose vector stays a system vector (lapic_assign_system_vectors). */
 export const PIC_CASCADE_IR = 2;
 
+// System vectors (arch/x86/include/asm/irq_vectors.h, arch/x86/include/asm/trapnr.h): the
+// /proc/interrupts rows of arch_show_interrupts exist where their vector is installed.
+export const SPURIOUS_APIC_VECTOR = 0xff;
+export const ERROR_APIC_VECTOR = 0xfe;
+export const RESCHEDULE_VECTOR = 0xfd;
+export const CALL_FUNCTION_VECTOR = 0xfc;
+export const CALL_FUNCTION_SINGLE_VECTOR = 0xfb;
+export const THERMAL_APIC_VECTOR = 0xfa;
+export const THRESHOLD_APIC_VECTOR = 0xf9;
+export const REBOOT_VECTOR = 0xf8;
+export const X86_PLATFORM_IPI_VECTOR = 0xf7;
+export const IRQ_WORK_VECTOR = 0xf6;
+export const DEFERRED_ERROR_VECTOR = 0xf4;
+export const HYPERVISOR_CALLBACK_VECTOR = 0xf3;
+/** KVM's posted-interrupt notification vector (0xf2; 0xf1 wakeup, 0xf0 nested), installed with CONFIG_KVM. */
+export const POSTED_INTR_VECTOR = 0xf2;
+export const LOCAL_TIMER_VECTOR = 0xec;
+/** X86_TRAP_MC: the machine-check exception, installed with CONFIG_X86_MCE. */
+export const X86_TRAP_MC = 18;
+
 /**
  * The vectors a 6.12 q35 guest marks as system vectors (exceptions 0-19 and 21, the PIC cascade,
  * the syscall gate, the timer, the deferred-error and IPI vectors 0xf4, 0xf6-0xff): the `System:`

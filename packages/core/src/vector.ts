@@ -97,6 +97,7 @@ export class VectorDomain {
         data.chip = APIC_CHIP;
         data.chipData = apicd;
         desc.singleTarget = true;
+        desc.handleEnforceIrqctx = true;
         desc.affinityOnActivate = true;
         if (arg.legacyVector !== undefined) {
           // vector_configure_legacy: the boot vector on CPU0 stays (the timer's, 0x30).

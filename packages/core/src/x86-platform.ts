@@ -13,7 +13,9 @@ import {
   IRQ_DOMAIN_FLAG_HIERARCHY,
   IRQ_DOMAIN_FLAG_MSI,
   IRQ_DOMAIN_NAME_ALLOCATED,
+  IrqData,
   IrqDomain,
+  NO_IRQ_DOMAIN,
   allocLevel,
   allocParent,
   freeParent,
@@ -23,8 +25,11 @@ import {
 } from "./irqdomain.js";
 import { IRQCHIP_AFFINITY_PRE_STARTUP, IRQCHIP_SKIP_SET_WAKE } from "./msi-flags.js";
 import { RemapUnit, type RemapEnv } from "./remapping.js";
-import { ISA_IRQ_VECTOR, Q35_SYSTEM_VECTORS, VectorDomain, type VectorEnv } from "./vector.js";
+import { ISA_IRQ_VECTOR, PIC_CASCADE_IR, Q35_SYSTEM_VECTORS, VectorDomain, type VectorEnv } from "./vector.js";
 import { activateIrq, startupIrq } from "./chip.js";
+
+/** The 8259 PIC's chip (i8259A_chip, arch/x86/kernel/i8259.c): no flags. */
+export const XT_PIC_CHIP: IrqChip = Object.freeze({ name: "XT-PIC", flags: 0 });
 
 /** gsi_top of a q35 host: one IO-APIC with 24 pins, so dynamic interrupts start at 24 (arch_dynirq_lower_bound). */
 export const Q35_GSI_TOP = 24;
@@ -35,12 +40,14 @@ const IOAPIC_PINS = 24;
  * overridden to pin 2), trigger, action. Which drivers request them is the common Debian set
  * (research/kernel-views-facts.md §13; the set itself is not captured).
  */
-export const Q35_LEGACY_ACTIONS: readonly { irq: number; pin: number; level: boolean; action: string }[] = [
-  { irq: 0, pin: 2, level: false, action: "timer" },
+export const Q35_LEGACY_ACTIONS: readonly { irq: number; pin: number; level: boolean; action: string; flags?: { noBalancing?: boolean; oneshot?: boolean } }[] = [
+  // setup_default_timer_irq (arch/x86/kernel/time.c): IRQF_NOBALANCING | IRQF_IRQPOLL | IRQF_TIMER.
+  { irq: 0, pin: 2, level: false, action: "timer", flags: { noBalancing: true } },
   { irq: 1, pin: 1, level: false, action: "i8042" },
   { irq: 4, pin: 4, level: false, action: "ttyS0" },
   { irq: 8, pin: 8, level: false, action: "rtc0" },
-  { irq: 9, pin: 9, level: true, action: "acpi" },
+  // acpi_os_install_interrupt_handler (drivers/acpi/osl.c): IRQF_SHARED | IRQF_ONESHOT; the IO-APIC chip is not ONESHOT_SAFE.
+  { irq: 9, pin: 9, level: true, action: "acpi", flags: { oneshot: true } },
   { irq: 12, pin: 12, level: false, action: "i8042" },
 ];
 
@@ -83,6 +90,20 @@ export class X86Platform {
     this.hpetMsi = simpleDomain("HPET-MSI-0", irParent, { name: ir ? "IR-HPET-MSI" : "HPET-MSI", flags: IRQCHIP_SKIP_SET_WAKE | IRQCHIP_AFFINITY_PRE_STARTUP }, 0, IRQ_DOMAIN_FLAG_MSI);
   }
 
+  /**
+   * The PIC cascade line, irq 2: init_ISA_irqs (arch/x86/kernel/irqinit.c) gave every ISA irq the
+   * 8259's chip ("XT-PIC"), handle_level_irq and IRQ_LEVEL; the IO-APIC took over all but this one
+   * (io_apic_irqs = ~PIC_IRQS), so it keeps them, with no domain and no vector, never requested.
+   */
+  #bootCascade(ctx: IrqContext): void {
+    const desc = ctx.descs.claim(PIC_CASCADE_IR, ctx.defaultAffinity, 0);
+    desc.data = new IrqData(desc, NO_IRQ_DOMAIN, undefined);
+    desc.data.chip = XT_PIC_CHIP;
+    desc.flow = "handle_level_irq";
+    desc.level = true;
+    desc.procDir = true;
+  }
+
   /** The remapping unit whose DMAR scope holds bus `bus` (an equal share of the 256 buses each). */
   unitOfBus(bus: number): RemapUnit | undefined {
     if (this.units.length === 0) return undefined;
@@ -109,7 +130,10 @@ export class X86Platform {
   boot(ctx: IrqContext, request: (desc: IrqDesc, name: string) => void): void {
     this.vector.matrix.assign(0, ISA_IRQ_VECTOR(0));
     for (let irq = 0; irq < NR_IRQS_LEGACY; irq++) {
-      if (irq === 2) continue; // the PIC cascade
+      if (irq === PIC_CASCADE_IR) {
+        this.#bootCascade(ctx);
+        continue;
+      }
       const spec = Q35_LEGACY_ACTIONS.find((a) => a.irq === irq);
       const desc = ctx.descs.claim(irq, ctx.defaultAffinity, 0);
       desc.devName = undefined;
@@ -124,7 +148,13 @@ export class X86Platform {
         activateIrq(ctx, desc, false);
         startupIrq(ctx, desc);
       }
-      if (spec) request(desc, spec.action);
+      // init_irq_proc (kernel/irq/proc.c): every boot descriptor with a chip gets /proc/irq/N.
+      desc.procDir = true;
+      if (spec) {
+        desc.noBalancing = spec.flags?.noBalancing ?? false;
+        desc.oneshot = spec.flags?.oneshot ?? false;
+        request(desc, spec.action);
+      }
     }
     for (const unit of this.units) {
       const [desc] = ctx.descs.alloc([ctx.defaultAffinity], 0);

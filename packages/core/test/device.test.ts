@@ -40,7 +40,9 @@ describe("device tree", () => {
     const other = createSystem();
     const dev = sys.addPciDevice({ bdf: "0000:01:00.0" });
     expectCode(() => sys.addPciDevice({ bdf: "0000:01:00.0" }), "EEXIST");
+    const twin = sys.addDevice({ name: "0000:01:00.0", bus: "ntb", parent: dev });
     expectCode(() => sys.addDevice({ name: "0000:01:00.0", bus: "ntb" }), "EEXIST");
+    sys.removeDevice(twin);
     const foreign = other.addPciDevice({ bdf: "0000:02:00.0" });
     expectCode(() => sys.addDevice({ name: "x", bus: "ntb", parent: foreign }), "ENODEV");
     const gone = sys.addDevice({ name: "gone", bus: "ntb" });
@@ -56,6 +58,27 @@ describe("device tree", () => {
     expectCode(() => sys.removeDevice(foreign), "ENODEV");
     expect(sys.devices()).toEqual([dev]);
     expect(sys.snapshot().devices).toBe(1);
+  });
+
+  it("keeps names unique per bus, not per host: an NTB device shares its PCI function's name", () => {
+    const sys = createSystem();
+    const fn = sys.addPciDevice({ bdf: "0000:05:00.1" });
+    // ntb_register_device: dev_set_name(&ntb->dev, "%s", pci_name(ntb->pdev)).
+    const ntb = sys.addDevice({ name: "0000:05:00.1", bus: "ntb", parent: fn, driver: "ntb_transport" });
+    expect(sys.device("0000:05:00.1")).toBe(fn);
+    expect(sys.device("0000:05:00.1", "pci")).toBe(fn);
+    expect(sys.device("0000:05:00.1", "ntb")).toBe(ntb);
+    expect(sys.device("0000:05:00.1", "dsa")).toBeUndefined();
+    expect(ntb.sysfsPath).toBe("/sys/devices/pci0000:05/0000:05:00.1/0000:05:00.1");
+    expect(ntb.busPath).toBe("/sys/bus/ntb/devices/0000:05:00.1");
+    const only = sys.addDevice({ name: "dsa0", bus: "dsa", parent: fn, busUevent: ["MODALIAS=idxd:t0"] });
+    expect(sys.device("dsa0")).toBe(only);
+    expect(only.busUevent).toEqual(["MODALIAS=idxd:t0"]);
+    expectCode(() => sys.addDevice({ name: "x", bus: "dsa", busUevent: ["lower=case"] }), "EINVAL");
+    expectCode(() => sys.addDevice({ name: "x", bus: "dsa", driver: "a b" }), "EINVAL");
+    sys.removeDevice(fn);
+    expect(sys.device("0000:05:00.1", "ntb")).toBeUndefined();
+    expect(sys.devices()).toEqual([]);
   });
 
   it("accepts device names of 1-64 characters of [A-Za-z0-9_.:-]", () => {

@@ -114,6 +114,12 @@ const CHUNK = 1 << 16;
 const IRQ_IMS = 0x10000;
 
 /**
+ * The PCI identity of the model: a Sapphire Rapids DSA, 8086:0b25 (PCI_DEVICE_ID_INTEL_DSA_SPR0,
+ * include/linux/pci_ids.h), class 0x088000 (base system peripheral, other).
+ */
+export const DSA_PCI_IDS = Object.freeze({ vendor: 0x8086, device: 0x0b25, classCode: 0x088000, subsystemVendor: 0x8086, subsystemDevice: 0x0000, revision: 0x01 });
+
+/**
  * An Intel DSA (IDXD) PCI function at register level. BAR0 is a byte buffer read and written
  * through the typed `Mmio` interface (this object); the IMS table lives inside it as a core
  * `Entry16Store`, the MSI-X table beside it. BAR2 holds the WQ portals: `submit(portal, bytes)`.
@@ -195,7 +201,7 @@ export class IdxdDevice implements Mmio {
     this.caps = Object.freeze(caps);
     this.system = system;
     this.memory = options.memory;
-    this.pci = system.addPciDevice({ bdf: options.bdf ?? "0000:6a:01.0" });
+    this.pci = system.addPciDevice({ bdf: options.bdf ?? "0000:6a:01.0", ids: DSA_PCI_IDS });
 
     // BAR0 layout (imsim's choice; the driver learns it from TABLEOFF like Linux does).
     const align = (v: number, a: number) => Math.ceil(v / a) * a;

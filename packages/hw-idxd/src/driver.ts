@@ -8,6 +8,7 @@ import {
   imsTemplate,
   isImsimError,
   type ImsStrategy,
+  type Device,
   type IrqSystem,
   type MsiDomain,
   type Queue,
@@ -20,6 +21,10 @@ import { SUBMIT_ACCEPTED, SUBMIT_RETRY, type IdxdDevice, type SubmitStatus } fro
 import * as R from "./registers.js";
 import { SliceAllocator } from "./slice-allocator.js";
 import { virqInHandler } from "./checks.js";
+import { IdxdConfDevices } from "./conf-devices.js";
+
+/** The PCI driver's name (DRV_NAME, drivers/dma/idxd/init.c), also idxd_drv's on the dsa bus. */
+export const IDXD_PCI_DRIVER = "idxd";
 
 /** How one WQ is set up at probe. `type` says who uses it: the kernel (MSI-X), user clients or a guest (IMS). */
 export interface WqSetup {
@@ -41,7 +46,7 @@ export interface IdxdDriverOptions {
   groups?: number[][];
   /** WQs to configure. Default `defaultWqSetup()`. */
   wqs?: WqSetup[];
-  /** Device instance number in names (dsa0, wq0.1); default 0. */
+  /** Device instance number in names (dsa0, wq0.1); default the first free on the host (ida_alloc). */
   instance?: number;
   /**
    * The kernel's PASID on this device (Linux `idxd->pasid`, set when the driver enables PASID):
@@ -166,11 +171,12 @@ export class IdxdDriver {
   #removed = false;
   #deviceGone = false;
   #unhook: () => void;
+  #conf: IdxdConfDevices | undefined;
 
   private constructor(device: IdxdDevice, options: IdxdDriverOptions) {
     this.device = device;
     this.system = device.system;
-    this.instance = checkInt(options.instance ?? 0, 0, 255, "IDXD instance");
+    this.instance = checkInt(options.instance ?? IdxdConfDevices.firstFreeInstance(device.system), 0, 255, "IDXD instance");
     this.name = `dsa${this.instance}`;
     this.#kernelPasid = options.kernelPasid === undefined ? -1 : checkInt(options.kernelPasid, 1, 0xfffff, `kernel PASID of ${this.name}`);
     const system = this.system;
@@ -182,9 +188,12 @@ export class IdxdDriver {
     if (err !== R.CMDSTS_SUCCESS) throw new ImsimError("EIO", `${this.name}: reset failed with CMDSTS 0x${err.toString(16)}`);
     const caps = this.readCapabilities();
     this.#msixPermOffset = caps.msixPermOffset;
-    // MSI-X: the PCI device's default domain; vector 0 for errors and command completion.
-    this.msixDomain = system.createMsiDomain(pci, { domainId: MSI_DEFAULT_DOMAIN, store: device.msix, kind: "msix" });
     try {
+      // idxd_pci_probe: the PCI driver binds; idxd_register_devices: dsa<id> and its WQs on the dsa bus.
+      pci.driver = IDXD_PCI_DRIVER;
+      this.#conf = new IdxdConfDevices(system, pci, this.instance, caps.numWqs);
+      // MSI-X: the PCI device's default domain; vector 0 for errors and command completion.
+      this.msixDomain = system.createMsiDomain(pci, { domainId: MSI_DEFAULT_DOMAIN, store: device.msix, kind: "msix" });
       this.miscVirq = this.msixDomain.allocAt(0).virq;
       system.requestIrq(this.miscVirq, "idxd-misc", () => this.#miscInterrupt());
       // IMS only where the platform offers it (pci_create_ims_domain → x86_init_dev_msi_info: a
@@ -207,6 +216,8 @@ export class IdxdDriver {
       this.#configure(options, caps);
       const en = this.#cmd(R.CMD_ENABLE_DEVICE, 0);
       if (en.err !== R.CMDSTS_SUCCESS) throw new ImsimError("EIO", `${this.name}: ENABLE_DEVICE failed with CMDSTS 0x${en.err.toString(16)}`);
+      // idxd_device_drv ("idxd") on the dsa bus: the device is enabled.
+      this.#conf.device.driver = IDXD_PCI_DRIVER;
       for (const wq of this.#setup.values()) if (wq.type === "kernel") this.#enableKernelWq(wq);
     } catch (e) {
       this.remove();
@@ -378,10 +389,21 @@ export class IdxdDriver {
   #enableWq(id: number): void {
     const { err } = this.#cmd(R.CMD_ENABLE_WQ, id);
     if (err !== R.CMDSTS_SUCCESS) throw new ImsimError("EIO", `ENABLE_WQ wq${this.instance}.${id} failed with CMDSTS 0x${err.toString(16)}`);
+    this.#conf?.setWqEnabled(id, this.wqSetup(id).type, true);
   }
   #disableWq(id: number): void {
     if (this.#deviceGone || !this.device.wqEnabled(id)) return;
     this.#cmd(R.CMD_DISABLE_WQ, (1 << (id % 16)) | (Math.floor(id / 16) << 16));
+    this.#conf?.setWqEnabled(id, this.wqSetup(id).type, false);
+  }
+
+  /** The device's configuration device on the dsa bus (`dsa<id>`) and its WQs' (`wq<id>.<n>`). */
+  get confDevice(): Device {
+    return this.#conf!.device;
+  }
+  /** The device of WQ `id` on the dsa bus. */
+  wqDevice(id: number): Device | undefined {
+    return this.#conf?.wq(id);
   }
 
   /**
@@ -767,6 +789,8 @@ export class IdxdDriver {
       this.#cmd(R.CMD_RESET_DEVICE, 0);
       this.device.setBusMaster(false);
       this.#unhook();
+      this.#conf?.remove();
+      pci.driver = undefined;
     }
     // The kernel's PASID binding goes last, once nothing of the kernel's can still be executed.
     if (this.#kernelPasidBound) {

@@ -21,8 +21,11 @@ export interface UserQueueOptions {
 export type UserDescriptor = Omit<DescriptorInit, "pasid" | "intHandle" | "priv">;
 
 /**
- * Next client number per device, so that names (`dsa0-wq1-u0`, `u1`, ...) depend only on that
+ * Next client number per device, so that names (`file0`, `file1`, ...) depend only on that
  * device's history: deterministic for a fresh device, unique on it (across driver rebinds too).
+ * Linux numbers the open files of each WQ's char device on their own (ctx->id from the cdev's
+ * minor ida, drivers/dma/idxd/cdev.c); one count per device keeps design A's child devices, which
+ * all hang under the PCI function, apart.
  */
 const nextClient = new WeakMap<object, number>();
 
@@ -42,7 +45,10 @@ export class IdxdUserQueue implements DriverChild {
   readonly wqId: number;
   readonly pasid: number;
   readonly memory: Memory;
+  /** The open file's name, `file<n>`: the queue's (design A: its child device's). */
   readonly name: string;
+  /** Its interrupts' action name: the char device's, `dsa/wq<id>.<wq>`. */
+  readonly actionName: string;
   readonly queue: Queue;
   /** Called from the interrupt handler with the index of the interrupt (0-based). */
   onInterrupt: ((index: number) => void) | undefined;
@@ -62,7 +68,10 @@ export class IdxdUserQueue implements DriverChild {
     const nvec = checkInt(options.nvec ?? 1, 1, 64, "user queue interrupts");
     checkMemory(options.memory, "user queue memory");
     const number = nextClientNumber(driver.device);
-    this.name = `${driver.name}-wq${options.wq}-u${number}`;
+    // The open file's device is "file%d" (idxd_cdev_open); the char device it opened is
+    // "<name prefix>/wq<id>.<wq>", /dev/dsa/wq0.1 (idxd_wq_add_cdev): the interrupts' action name.
+    this.name = `file${number}`;
+    this.actionName = `dsa/wq${driver.instance}.${options.wq}`;
     this.#counts = new Uint32Array(nvec);
     // What can be refused (WQ, PASID bound, no IMS room, an allocation failing) comes before the
     // first device command (ENABLE_WQ, REQUEST_INT_HANDLE): a failed open leaves the registers as they were.
@@ -84,8 +93,8 @@ export class IdxdUserQueue implements DriverChild {
       // drivers/dma/idxd/device.c; the handle still follows its request_irq here.)
       for (const irq of this.#irqs) {
         const index = irq.index;
-        driver.system.requestIrq(irq.virq, this.name, () => this.#interrupt(index));
-        undo.push(() => driver.system.freeIrq(irq.virq, this.name));
+        driver.system.requestIrq(irq.virq, this.actionName, () => this.#interrupt(index));
+        undo.push(() => driver.system.freeIrq(irq.virq, this.actionName));
       }
       this.#releaseWq = driver.acquireWq(options.wq, "user", -1);
       undo.push(this.#releaseWq);
@@ -171,7 +180,7 @@ export class IdxdUserQueue implements DriverChild {
     const strategy = this.driver.removed && deviceGone ? undefined : this.driver.strategy;
     if (!deviceGone && strategy) {
       for (const irq of this.#irqs) {
-        if (this.driver.system.irqDesc(irq.virq)?.actions.some((a) => a.name === this.name)) this.driver.system.freeIrq(irq.virq, this.name);
+        if (this.driver.system.irqDesc(irq.virq)?.actions.some((a) => a.name === this.actionName)) this.driver.system.freeIrq(irq.virq, this.actionName);
         this.driver.releaseImsHandle(irq.storeIndex);
       }
       if (strategy.queues().some((q) => q.id === this.queue.id)) strategy.destroyQueue(this.queue);

@@ -38,7 +38,7 @@ describe("adapter raise in steady state", () => {
 });
 
 describe("user queue names", () => {
-  test("are numbered per device: a fresh device starts at u0, whatever ran before", () => {
+  test("are the open file's (file<n>, numbered per device: a fresh device starts at file0, whatever ran before); their interrupts' action is the char device's", () => {
     const names = () => {
       const b = boot();
       const mem = new Memory(1 << 16, "p");
@@ -46,12 +46,13 @@ describe("user queue names", () => {
       const u1 = IdxdUserQueue.open(b.driver, { wq: 1, pasid: 8, memory: mem });
       u0.close();
       const u2 = IdxdUserQueue.open(b.driver, { wq: 1, pasid: 9, memory: mem });
-      const out = [u0.name, u1.name, u2.name];
+      const out = [u0.name, u1.name, u2.name, u2.actionName];
       b.driver.remove();
       return out;
     };
     const first = names();
-    expect(first).toEqual(["dsa0-wq1-u0", "dsa0-wq1-u1", "dsa0-wq1-u2"]);
+    // idxd_cdev_open names the file's device "file%d"; idxd_wq_add_cdev the char device "dsa/wq0.1".
+    expect(first).toEqual(["file0", "file1", "file2", "dsa/wq0.1"]);
     expect(names()).toEqual(first);
   });
 });

@@ -109,7 +109,9 @@ describe("IDXD adapter", () => {
     expect(host.iommus.map((u) => u.table.inUse > 0)).toEqual([true, true]);
     expect(() => idxdAdapter.create(flat, { system: host, bus: 0x10 })).toThrow(/0000:10:01\.0 already exists/);
     a.teardown();
-    expect(host.devices().map((d) => d.name)).toEqual(["0000:90:01.0"]);
+    // b's function with its dsa bus devices (ida_alloc numbered them dsa1, wq1.<n>) is all that is left.
+    expect(host.devices().filter((d) => d.bus === "pci").map((d) => d.name)).toEqual(["0000:90:01.0"]);
+    expect(host.devices().filter((d) => d.bus === "dsa").map((d) => d.name).slice(0, 3)).toEqual(["dsa1", "wq1.0", "wq1.1"]);
     expect(b.raise(qb, 0)).toBe(DELIVERED);
     b.teardown();
     expect(host.snapshot()).toEqual(host.bootSnapshot);

@@ -91,8 +91,8 @@ describe.each(CASES)("throwing and re-entrant handlers (%s)", (_name, strategy, 
     expect(b.device.run()).toBe(3);
     expect([user.interrupts(0), user.interrupts(1)]).toEqual([1, 2]);
     expect(hooked.map((r) => [r.action, (r.error as Error).message])).toEqual([
-      [user.name, "user interrupt 1 failed"],
-      [user.name, "user interrupt 1 failed"],
+      [user.actionName, "user interrupt 1 failed"],
+      [user.actionName, "user interrupt 1 failed"],
     ]);
     expect(hooked.map((r) => r.virq)).toEqual([user.irqs()[1]!.virq, user.irqs()[1]!.virq]);
     b.driver.remove();

@@ -18,7 +18,7 @@ describe.each(STRATEGIES)("views and teardown with the %s strategy", (name, stra
     expect(line("idxd-portal")).toMatch(/IR-PCI-MSIX-0000:6a:01\.0 +1-edge +idxd-portal$/);
     const imsOwner = (q: string) => (name === "subdevice" ? q : "0000:6a:01.0");
     expect(line("vfio-msix[1](vdsa0)")).toContain(`IR-PCI-IDXD-${imsOwner("vdsa0")} `);
-    const userLine = line(user.name);
+    const userLine = line(user.actionName);
     expect(userLine).toContain(`IR-PCI-IDXD-${imsOwner(user.name)} `);
     expect(userLine.trim().split(/\s+/).slice(1, 5).map(Number).reduce((a, b) => a + b)).toBe(1);
 
@@ -31,10 +31,25 @@ describe.each(STRATEGIES)("views and teardown with the %s strategy", (name, stra
     expect(sysfs.list(driver.strategy.queueSysfsDir(vdev.queue))).toEqual([String(guestVirq)]);
     expect(sysfs.read(`/sys/kernel/irq/${guestVirq}/chip_name`)).toBe(`IR-PCI-IDXD-${imsOwner("vdsa0")}\n`);
     expect(sysfs.read(`/sys/kernel/irq/${guestVirq}/actions`)).toBe("vfio-msix[1](vdsa0)\n");
+    // The kernel's names: dsa0 on the dsa bus under the PCI function, its WQs under it (wq0.1 is
+    // dsa0/wq0.1 in sysfs), each bound to the dsa-bus driver of its type once enabled.
+    const pciPath = "/sys/devices/pci0000:6a/0000:6a:01.0";
+    expect(sysfs.read("/sys/bus/dsa/devices/dsa0/uevent")).toBe("DRIVER=idxd\nMODALIAS=idxd:t0\n");
+    expect(sysfs.read(`${pciPath}/dsa0/wq0.1/uevent`)).toBe("DRIVER=user\nMODALIAS=idxd:t0\n");
+    expect(sysfs.read("/sys/bus/dsa/devices/wq0.0/uevent")).toBe("DRIVER=dmaengine\nMODALIAS=idxd:t0\n");
+    expect(sysfs.read("/sys/bus/dsa/devices/wq0.5/uevent")).toBe("MODALIAS=idxd:t0\n");
+    expect(sysfs.links().get(`${pciPath}/dsa0/wq0.1/driver`)).toBe("../../../../../bus/dsa/drivers/user");
+    expect(sysfs.read(`${pciPath}/uevent`)).toBe(
+      "DRIVER=idxd\nPCI_CLASS=88000\nPCI_ID=8086:0B25\nPCI_SUBSYS_ID=8086:0000\nPCI_SLOT_NAME=0000:6a:01.0\nMODALIAS=pci:v00008086d00000B25sv00008086sd00000000bc08sc80i00\n",
+    );
+    expect(driver.confDevice.name).toBe("dsa0");
+    expect(driver.wqDevice(1)!.sysfsPath).toBe(`${pciPath}/dsa0/wq0.1`);
     // The guest's second vector appears in the queue's directory only once the guest enables it.
     vdev.guest.enableVector(2, () => {});
     expect(sysfs.list(driver.strategy.queueSysfsDir(vdev.queue))).toHaveLength(2);
     driver.remove();
+    expect(system.device("dsa0", "dsa")).toBeUndefined();
+    expect(system.device("0000:6a:01.0")!.driver).toBeUndefined();
   });
 
   const live = () => {

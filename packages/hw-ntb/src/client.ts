@@ -11,6 +11,9 @@ function inHandler(system: IrqSystem, virq: number): boolean {
   return system.irqDesc(virq)?.inProgress === true;
 }
 
+/** The name ntb_transport requests its queue pairs' interrupts with (KBUILD_MODNAME). */
+export const NTB_TRANSPORT_ACTION = "ntb_transport";
+
 /** The action of a client without a handler: the interrupt is requested (and counted) all the same. */
 function noop(): void {}
 
@@ -85,9 +88,14 @@ export class NtbClient {
     return this.#queues[qp]!;
   }
 
-  /** Action name of an interrupt in /proc/interrupts. */
+  /**
+   * Action name of an interrupt in /proc/interrupts: every queue pair's interrupt is requested as
+   * KBUILD_MODNAME, "ntb_transport" (ntb_transport_setup_qp_msi, drivers/ntb/ntb_transport.c).
+   */
   actionName(qp: number, vector: number): string {
-    return `${this.name}-qp${qp}.${vector}`;
+    void qp;
+    void vector;
+    return NTB_TRANSPORT_ACTION;
   }
 
   /** The strategy queue behind queue pair `qp`. */

@@ -25,7 +25,7 @@ export class NtbMsixTable extends Entry16Store {
   constructor(tableSize: number, virtualVectors: number, requesterId: number) {
     checkInt(tableSize, 1, MSIX_TABLE_MAX, "MSI-X table size");
     checkInt(virtualVectors, 0, 65536 - tableSize, "virtual vector count");
-    super({ chipName: "PCI-MSIX", size: tableSize + virtualVectors, requesterId, pasid: false });
+    super({ chipName: "PCI-MSIX", size: tableSize + virtualVectors, requesterId, pasid: false, msixTable: true });
     this.tableSize = tableSize;
   }
 

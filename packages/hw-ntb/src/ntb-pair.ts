@@ -68,6 +68,14 @@ export const APERTURE_BASE = 0x38_0000_0000;
 /** Distance between the apertures of consecutive windows. */
 export const APERTURE_STRIDE = 0x1_0000_0000;
 
+/**
+ * The PCI identity of the model's NTB function: an Intel Skylake-SP NTB (8086:201c, class 0x068000
+ * "other bridge", drivers/ntb/hw/intel/ntb_hw_intel.h PCI_DEVICE_ID_INTEL_NTB_B2B_SKX), bound to
+ * ntb_hw_intel.
+ */
+export const NTB_PCI_IDS = Object.freeze({ vendor: 0x8086, device: 0x201c, classCode: 0x068000, subsystemVendor: 0x8086, subsystemDevice: 0x0000, revision: 0x04 });
+export const NTB_HW_DRIVER = "ntb_hw_intel";
+
 const DEFAULTS = {
   a: { name: "hostA", bdf: "0000:05:00.1" },
   b: { name: "hostB", bdf: "0000:82:00.1" },
@@ -148,11 +156,10 @@ export class NtbPair {
       ...(o.virtualIommu !== undefined ? { virtualIommu: o.virtualIommu } : {}),
       ...(o.onHandlerError !== undefined ? { onHandlerError: o.onHandlerError } : {}),
     });
-    const pciFunction: Device = system.addPciDevice({ bdf, ...(register ? { dmaAliases: proxyIds } : {}) });
-    // ntb0, or the next free ntbN when the host has NTBs already.
-    let n = 0;
-    while (system.device(`ntb${n}`) !== undefined) n++;
-    const device = system.addDevice({ name: `ntb${n}`, bus: "ntb", parent: pciFunction });
+    const pciFunction: Device = system.addPciDevice({ bdf, ids: NTB_PCI_IDS, driver: NTB_HW_DRIVER, ...(register ? { dmaAliases: proxyIds } : {}) });
+    // ntb_register_device (drivers/ntb/core.c) names the ntb bus device after its PCI function:
+    // dev_set_name(&ntb->dev, "%s", pci_name(ntb->pdev)), a child of it in sysfs.
+    const device = system.addDevice({ name: pciFunction.name, bus: "ntb", parent: pciFunction });
     const store = new NtbMsixTable(o.msixVectors ?? 32, o.virtualVectors ?? 0, requesterIdOf(pci));
     const windows: MemoryWindow[] = [];
     const apertureBase: number[] = [];

@@ -1,7 +1,7 @@
 import { ImsimError, checkInt, type ImsStrategy, type StrategyFactory, type StrategyOptions } from "@imsim/core";
 import { NtbMsi, type NtbMsiDesc } from "./ntb-msi.js";
 import { WRITE_DEFERRED, type NtbDevice, type NtbWriteResult } from "./ntb-device.js";
-import { NtbClient, type NtbClientOptions } from "./client.js";
+import { NTB_TRANSPORT_ACTION, NtbClient, type NtbClientOptions } from "./client.js";
 
 // Scratchpad layout of ntb_transport (drivers/ntb/ntb_transport.c): VERSION, QP_LINKS, NUM_QPS,
 // NUM_MWS, then a high/low size pair per data memory window from MW0_SZ_HIGH; the MSI descriptors
@@ -137,6 +137,9 @@ export class NtbTransport {
         this.#clients.clear();
       }),
     );
+    // ntb_transport is an NTB client driver (ntb_register_client: drv.name KBUILD_MODNAME) bound to
+    // the ntb bus device while it runs.
+    ntb.device.driver = NTB_TRANSPORT_ACTION;
     // ntb_transport_probe: ntb_link_enable; link up arrives as an event.
     ntb.linkEnable();
   }
@@ -467,6 +470,7 @@ export class NtbTransport {
       this.ntb.spadClear();
       this.#pending.fill(0);
       this.ntb.linkDisable();
+      this.ntb.device.driver = undefined;
     }
     this.#disposed = true;
     for (const u of this.#unsubscribe.splice(0)) u();

@@ -58,8 +58,8 @@ for (const [name, factory] of [["subdevice", subdevice], ["flat", flat]] as cons
       expect(s.netB.trigger(1, 0)).toBe(DELIVERED);
       expect(s.hits.A).toEqual(["net0.0", "net0.0", "net1.0"]);
       expect(s.pair.a.system.handlerErrors.entries().map((r) => [r.action, (r.error as Error).message])).toEqual([
-        ["net-qp0.0", "A's net0 handler failed"],
-        ["net-qp0.0", "A's net0 handler failed"],
+        ["ntb_transport", "A's net0 handler failed"],
+        ["ntb_transport", "A's net0 handler failed"],
       ]);
       expect(s.pair.b.system.handlerErrors.total).toBe(0);
       expect([s.pair.a.eventErrors.total, s.pair.b.eventErrors.total]).toEqual([0, 0]);

@@ -208,21 +208,28 @@ for (const [name, factory] of [["subdevice", subdevice], ["flat", flat]] as cons
       ta.client("perf").trigger(1, 1);
       const procA = procInterrupts(pair.a.system);
       const procB = procInterrupts(pair.b.system);
-      const lineOf = (proc: string, action: string) => proc.split("\n").find((l) => l.endsWith(`  ${action}`));
-      const a = lineOf(procA, "net-qp2.0")!;
-      const countsA = a.split(":")[1]!.trim().split(/\s+/).slice(0, 4).map(Number);
-      expect(countsA.reduce((x, y) => x + y, 0)).toBe(2);
-      expect(a).toContain("IR-PCI-MSIX-");
-      expect(lineOf(procB, "perf-qp1.1")!.split(":")[1]!.trim().split(/\s+/).slice(0, 4).map(Number).reduce((x, y) => x + y, 0)).toBe(1);
-      expect(lineOf(procA, "perf-qp1.1")!.split(":")[1]!.trim().split(/\s+/).slice(0, 4).map(Number).reduce((x, y) => x + y, 0)).toBe(0);
+      // Every queue pair's interrupt is requested as "ntb_transport" (KBUILD_MODNAME): find rows by virq.
+      const lineOf = (proc: string, virq: number) => proc.split("\n").find((l) => l.startsWith(`${String(virq).padStart(3)}:`));
+      const sum = (line: string) => line.split(":")[1]!.trim().split(/\s+/).slice(0, 4).map(Number).reduce((x, y) => x + y, 0);
+      const a = lineOf(procA, ta.client("net").virq(2, 0))!;
+      expect(a.endsWith("  ntb_transport")).toBe(true);
+      expect(sum(a)).toBe(2);
+      // Design A's child device is no PCI function: its chip over the MSI-X table slice is MSIX-<child>.
+      expect(a).toContain(name === "subdevice" ? " IR-MSIX-net-qp2 " : " IR-PCI-MSIX-0000:05:00.1 ");
+      expect(sum(lineOf(procB, tb.client("perf").virq(1, 1))!)).toBe(1);
+      expect(sum(lineOf(procA, ta.client("perf").virq(1, 1))!)).toBe(0);
       for (const [t, host] of [[ta, pair.a], [tb, pair.b]] as const) {
         const view = new SysfsView(host.system);
         const net = t.client("net");
         const dir = t.strategy.queueSysfsDir(net.queue(2));
+        const name = host.pciFunction.name;
         expect(view.list(dir)).toEqual([String(net.virq(2, 0))]);
-        expect(view.read(`/sys/kernel/irq/${net.virq(2, 0)}/actions`)).toBe("net-qp2.0\n");
-        expect(view.read(`/sys/bus/ntb/devices/ntb0/uevent`)).toContain("DRIVER=");
-        expect(view.list(`${host.pciFunction.sysfsPath}`)).toContain("ntb0");
+        expect(view.read(`/sys/kernel/irq/${net.virq(2, 0)}/actions`)).toBe("ntb_transport\n");
+        // The ntb bus device is named after its PCI function and sits under it; ntb_transport is its driver.
+        expect(view.read(`/sys/bus/ntb/devices/${name}/uevent`)).toBe("DRIVER=ntb_transport\n");
+        expect(view.list(`${host.pciFunction.sysfsPath}`)).toContain(name);
+        expect(view.links().get(`${host.pciFunction.sysfsPath}/${name}/driver`)).toBe("../../../../bus/ntb/drivers/ntb_transport");
+        expect(view.read(`/sys/bus/pci/devices/${name}/uevent`)).toContain("DRIVER=ntb_hw_intel\nPCI_CLASS=68000\nPCI_ID=8086:201C\n");
       }
     });
 

@@ -92,7 +92,7 @@ describe("link", () => {
     pair.b.onLinkEvent((up) => events.push(up));
     pair.a.system.removeDevice(pair.a.pciFunction);
     expect(events).toEqual([false]);
-    expect(pair.a.system.device("ntb0")).toBeUndefined();
+    expect(pair.a.system.device("0000:05:00.1", "ntb")).toBeUndefined();
     expect(code(() => pair.a.linkEnable())).toBe("ENODEV");
   });
 

@@ -3,6 +3,7 @@ import {
   MSI_DEFAULT_DOMAIN,
   StoreSlice,
   arrayBytes,
+  imsTemplate,
   mapBytes,
   objectBytes,
   type Device,
@@ -34,6 +35,18 @@ const SLICE_FIELDS = 6;
 const SOURCE_FIELDS = 3;
 const DESC_FIELDS = 9;
 const MSG_FIELDS = 3;
+
+/**
+ * The chip name stem of a child's domain: the device-specific store's own (IDXD's "PCI-IDXD"), but
+ * never "PCI-MSIX" for a slice of a PCI function's MSI-X table: that chip name only ever carries
+ * the function's PCI address (pci_msix_template, drivers/pci/msi/irqdomain.c), and the child is no
+ * PCI function. Its domain is named "<prefix>MSIX-<child>" instead.
+ */
+const MSIX_SLICE_CHIP = "MSIX";
+
+function childChipName(store: MessageStore): string {
+  return store.msixTable === true ? MSIX_SLICE_CHIP : store.chipName;
+}
 
 /**
  * Design A, "subdevices": every queue is a child device (bus `subdevice`) of the host with its own
@@ -73,7 +86,7 @@ export class SubdeviceDesign implements StrategyDesign {
         store: slice,
         kind: "ims",
         // The child's own msi_irqs/ is design A's answer to the sysfs concern.
-        devSysfs: true,
+        template: imsTemplate(childChipName(this.#store), { devSysfs: true }),
         sourceId: source,
         pasidOf: () => device.properties.get(PASID_PROPERTY) as number,
       });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createSystem, Entry16Store, SysfsView, procInterrupts, isImsimError, type IrqSystem } from "@imsim/core";
+import { createSystem, createMsixTable, Entry16Store, SysfsView, procInterrupts, isImsimError, type IrqSystem } from "@imsim/core";
 import { createStrategy } from "../src/index.js";
 
 function setup(interruptRemapping = true) {
@@ -27,6 +27,18 @@ describe("design A: a queue is a child device", () => {
     expect(domains[0]!.hwsize).toBe(8);
   });
 
+  it("names a child's chip after the store, but never PCI-MSIX: a slice of an MSI-X table is MSIX-<child>", () => {
+    const system = createSystem({ cpus: 2, interruptRemapping: true });
+    const host = system.addPciDevice({ bdf: "0000:05:00.1" });
+    const strategy = createStrategy(system, host, createMsixTable(16, host.requesterId));
+    const q = strategy.createQueue({ name: "qp0", nvec: 1, slice: { base: 0, count: 4 } });
+    expect(system.domains().map((d) => d.name)).toEqual(["IR-MSIX-qp0-15"]);
+    system.requestIrq(strategy.irqs(q)[0]!.virq, "ntb_transport", () => {});
+    expect(procInterrupts(system)).toMatch(/ IR-MSIX-qp0   0-edge      ntb_transport\n/);
+    // msi_mode_show: the child is no PCI function, so its msi_irqs files read "msi".
+    expect(new SysfsView(system).read(`${strategy.queueSysfsDir(q)}/${strategy.irqs(q)[0]!.virq}`)).toBe("msi\n");
+  });
+
   it("lists a queue's interrupts in the child's own msi_irqs with nothing added", () => {
     const { system, strategy } = setup();
     const before = new SysfsView(system).files().size;
@@ -36,9 +48,11 @@ describe("design A: a queue is a child device", () => {
     expect(view.list("/sys/bus/subdevice/devices/wq0.0/msi_irqs")).toEqual(virqs);
     expect(strategy.queueSysfsDir(q)).toBe("/sys/devices/pci0000:6a/0000:6a:01.0/wq0.0/msi_irqs");
     expect(view.read(`${strategy.queueSysfsDir(q)}/${virqs[0]}`)).toBe("msi\n");
-    // Only the child's own files: msi_irqs entries, its uevent, and per-virq kernel files.
+    // Only the child's own files: msi_irqs entries, its uevent, and the seven /sys/kernel/irq files
+    // per virq (no /proc/irq/N before request_irq).
     const added = [...view.files().keys()].length - before;
-    expect(added).toBe(3 + 1 + 3 * 11);
+    expect(added).toBe(3 + 1 + 3 * 7);
+    expect(view.read("/sys/bus/subdevice/devices/wq0.0/uevent")).toBe("");
   });
 
   it("numbers hwirq within the child's domain (the slice), not the host store", () => {
@@ -131,9 +145,12 @@ describe("design A: a queue is a child device", () => {
     expect(strategy.irqs(q)).toHaveLength(16);
   });
 
-  it("refuses a queue whose child name is taken, changing nothing", () => {
+  it("refuses a queue whose child name is taken on the subdevice bus, changing nothing", () => {
     const { system, strategy } = setup();
+    // Names are unique per bus: the same name elsewhere is no conflict.
     system.addDevice({ name: "taken", bus: "platform" });
+    strategy.destroyQueue(strategy.createQueue({ name: "taken", nvec: 1 }));
+    system.addDevice({ name: "taken", bus: "subdevice" });
     const before = system.snapshot();
     let caught: unknown;
     try {

@@ -46,6 +46,8 @@ const COMMANDS: Record<string, Check> = {
   },
   "npm run demo": { run: "npm run demo", expect: /\$ cat \/proc\/interrupts[\s\S]*CPU0[\s\S]*msi_irqs\n\d+/ },
   "npm run build": { run: "npm run build", expect: /Tasks:\s+\d+ successful, \d+ total/ },
+  // It rewrites tracked files; the bench's golden test checks that its output equals what is committed.
+  "npm run goldens -w @imsim/bench": { covered: "packages/bench/test/golden.test.ts compares every view with the files this script writes" },
   // One package is enough to show the task works; `npm test`'s lint runs the same tsc on all.
   "npm run typecheck": { run: "npm run typecheck -- --filter=@imsim/bench", expect: /Tasks:\s+\d+ successful, \d+ total/ },
   "npm run lint": { covered: "npm test runs the lint task on every package (scripts/test.mjs)" },
