@@ -22,7 +22,7 @@ export * from "./handler-errors.js";
 export * from "./x86-platform.js";
 export * from "./irq-system.js";
 export * from "./views.js";
-export * from "./footprint.js";
+export * from "./records.js";
 export * from "./strategy.js";
 export * from "./queue-irq-cache.js";
 export * from "./hardware.js";
