@@ -1,4 +1,4 @@
-import { createSystem, type HardwareAdapter, type IrqSystem, type Queue, type ResourceSnapshot, type StrategyFactory } from "@imsim/core";
+import { createSystem, type HardwareAdapter, type IrqSystem, type Queue, type ResourceSnapshot, type StrategyFactory, type StrategyRecord } from "@imsim/core";
 import { openCell, type CellInstance } from "./cell-instance.js";
 import { fillQueue } from "./measure-perf.js";
 import { settledHeap } from "./heap.js";
@@ -36,6 +36,8 @@ export interface FillResult {
   freeMs: number;
   heapBytesPerQueue: number;
   heapBytesPerInterrupt: number;
+  /** The first device's strategy records with every interrupt allocated: what the heap figures are about. */
+  records: StrategyRecord[];
   peakHeapBytes: number;
   peakRssBytes: number;
   /** The host's resource snapshot after freeing equals the one before the devices came. */
@@ -93,6 +95,7 @@ export function fillHost(adapter: HardwareAdapter, factory: StrategyFactory, dev
     }
     const allocMs = performance.now() - t0;
     const heapAlloc = settledHeap();
+    const records = cells[0]!.strategy.records().records;
     let activated = 0;
     const t1 = performance.now();
     for (let d = 0; d < cells.length; d++) {
@@ -133,6 +136,7 @@ export function fillHost(adapter: HardwareAdapter, factory: StrategyFactory, dev
       freeMs,
       heapBytesPerQueue: (heap2 - heap1) / nq,
       heapBytesPerInterrupt: (heapAlloc - heap2) / interrupts,
+      records,
       peakHeapBytes: heap3 - heap0,
       peakRssBytes: rss,
       clean,

@@ -172,7 +172,7 @@ export class MainlineDesign implements StrategyDesign {
     for (const c of this.#queues.values()) vectors += c.vectors.size;
     return [
       { what: "driver's queue map", per: "fixed", count: 1 },
-      { what: "per-queue vector-context tables", per: "queue", count: this.#queues.size },
+      { what: "vector-context tables (one per queue)", per: "queue", count: this.#queues.size },
       { what: "per-vector contexts (IMS index, cookie)", per: "interrupt", count: vectors },
     ];
   }
