@@ -66,6 +66,11 @@ function perHardware(cells: Cell[], s: StrategyName, text: (c: Cell) => string |
   return parts.map(([h, t]) => `${h} ${t}`).join(" · ");
 }
 
+/** What each design measured, per hardware where they differ. */
+function measuredBy(cells: Cell[], text: (c: Cell) => string | undefined): Record<StrategyName, string> {
+  return Object.fromEntries(STRATEGY_NAMES.map((s) => [s, perHardware(cells, s, text)])) as Record<StrategyName, string>;
+}
+
 interface Comparison {
   /** Figure per design (null: not measured or not applicable). */
   value: (c: Cell) => number | null;
@@ -139,15 +144,10 @@ const bytes = (x: number) => `${fmt(x, 0)}`;
 const within = (abs: number, rel: number) => (low: number) => Math.max(abs, rel * Math.abs(low));
 
 function storageRow(cells: Cell[]): VerdictRow {
-  const measured = Object.fromEntries(
-    STRATEGY_NAMES.map((s) => [
-      s,
-      perHardware(cells, s, (c) => {
-        const st = c.concerns.storage;
-        return st.error ? `not measured (${st.error})` : `${fmt(st.bytesPerQueue, 0)} B/queue, ${fmt(st.bytesPerInterrupt, 0)} B/interrupt`;
-      }),
-    ]),
-  ) as Record<StrategyName, string>;
+  const measured = measuredBy(cells, (c) => {
+    const st = c.concerns.storage;
+    return st.error ? `not measured (${st.error})` : `${fmt(st.bytesPerQueue, 0)} B/queue, ${fmt(st.bytesPerInterrupt, 0)} B/interrupt`;
+  });
   const perQueue = cheapest(cells, { value: (c) => c.concerns.storage.bytesPerQueue, equalWithin: within(16, 0.03), show: bytes, unit: "B per queue" });
   const perIrq = cheapest(cells, { value: (c) => c.concerns.storage.bytesPerInterrupt, equalWithin: within(8, 0.02), show: bytes, unit: "B per interrupt" });
   const any = cells.find((c) => c.concerns.storage.error === undefined)?.concerns.storage;
@@ -161,17 +161,12 @@ function storageRow(cells: Cell[]): VerdictRow {
 }
 
 function sysfsRow(cells: Cell[]): VerdictRow {
-  const measured = Object.fromEntries(
-    STRATEGY_NAMES.map((s) => [
-      s,
-      perHardware(cells, s, (c) => {
-        const f = c.concerns.sysfs;
-        if (f.error) return `not measured (${f.error})`;
-        const listing = f.queueSysfs ? (f.listable ? "listable per queue" : "per-queue directory incomplete") : "not listable per queue (no per-queue directory)";
-        return `${listing}; per queue of ${f.interruptsPerQueue} interrupts: ${fmt(f.nodesPerQueue)} sysfs nodes (${fmt(f.extraNodesPerQueue)} from the design's own attribute groups), ${fmt(f.devicesPerQueue)} device`;
-      }),
-    ]),
-  ) as Record<StrategyName, string>;
+  const measured = measuredBy(cells, (c) => {
+    const f = c.concerns.sysfs;
+    if (f.error) return `not measured (${f.error})`;
+    const listing = f.queueSysfs ? (f.listable ? "listable per queue" : "per-queue directory incomplete") : "not listable per queue (no per-queue directory)";
+    return `${listing}; per queue of ${f.interruptsPerQueue} interrupts: ${fmt(f.nodesPerQueue)} sysfs nodes (${fmt(f.extraNodesPerQueue)} from the design's own attribute groups), ${fmt(f.devicesPerQueue)} device`;
+  });
   const among = cheapest(cells, { value: (c) => c.concerns.sysfs.nodesPerQueue, among: (c) => c.concerns.sysfs.listable, equalWithin: within(0.5, 0), show: (x) => fmt(x), unit: "nodes per queue" });
   const unlisted = STRATEGY_NAMES.filter((s) => cells.some((c) => c.strategy === s && !c.concerns.sysfs.listable)).map(label);
   return {
@@ -184,16 +179,11 @@ function sysfsRow(cells: Cell[]): VerdictRow {
 }
 
 function expansionRow(cells: Cell[]): VerdictRow {
-  const measured = Object.fromEntries(
-    STRATEGY_NAMES.map((s) => [
-      s,
-      perHardware(cells, s, (c) => {
-        const e = c.concerns.expansion;
-        if (e.error) return `not measured (${e.error})`;
-        return `${e.from} → ${e.to}: disturbed ${e.disturbed}, lost ${e.lost}; design records written per added vector: ${fmt(e.recordsPerVector)}`;
-      }),
-    ]),
-  ) as Record<StrategyName, string>;
+  const measured = measuredBy(cells, (c) => {
+    const e = c.concerns.expansion;
+    if (e.error) return `not measured (${e.error})`;
+    return `${e.from} → ${e.to}: disturbed ${e.disturbed}, lost ${e.lost}; design records written per added vector: ${fmt(e.recordsPerVector)}`;
+  });
   const records = cheapest(cells, { value: (c) => c.concerns.expansion.recordsPerVector, equalWithin: within(0.01, 0), show: (x) => fmt(x), unit: "records per vector" });
   return {
     concern: "expansion",
@@ -205,16 +195,11 @@ function expansionRow(cells: Cell[]): VerdictRow {
 }
 
 function iommuRow(cells: Cell[]): VerdictRow {
-  const measured = Object.fromEntries(
-    STRATEGY_NAMES.map((s) => [
-      s,
-      perHardware(cells, s, (c) => {
-        const i = c.concerns.iommu;
-        if (i.error) return `not measured (${i.error})`;
-        return `requester-id resolutions: ${i.resolutions} for ${i.allocations} interrupts (${fmt(i.resolutionsPerAllocation, 3)} each), ${i.queryResolutions} on queries and rewrites; aliases ${i.aliasesHonoured ? "honoured" : "NOT honoured"}`;
-      }),
-    ]),
-  ) as Record<StrategyName, string>;
+  const measured = measuredBy(cells, (c) => {
+    const i = c.concerns.iommu;
+    if (i.error) return `not measured (${i.error})`;
+    return `requester-id resolutions: ${i.resolutions} for ${i.allocations} interrupts (${fmt(i.resolutionsPerAllocation, 3)} each), ${i.queryResolutions} on queries and rewrites; aliases ${i.aliasesHonoured ? "honoured" : "NOT honoured"}`;
+  });
   const res = cheapest(cells, { value: (c) => c.concerns.iommu.resolutionsPerAllocation, equalWithin: within(1e-9, 0), show: (x) => fmt(x, 3), unit: "resolutions per interrupt" });
   return {
     concern: "iommu",
@@ -226,17 +211,12 @@ function iommuRow(cells: Cell[]): VerdictRow {
 }
 
 function pasidRow(cells: Cell[]): VerdictRow {
-  const measured = Object.fromEntries(
-    STRATEGY_NAMES.map((s) => [
-      s,
-      perHardware(cells, s, (c) => {
-        const p = c.concerns.pasid;
-        if (!p.supported) return undefined;
-        if (p.error) return `not measured (${p.error})`;
-        return `${fmt(p.lookupNs, 1)} ns per write to find the PASID; a change rewrote ${p.entriesRewritten} of ${p.queueInterrupts} entries, ${p.otherEntriesTouched} of other queues; ${p.applied ? "applied" : "NOT applied"}`;
-      }),
-    ]),
-  ) as Record<StrategyName, string>;
+  const measured = measuredBy(cells, (c) => {
+    const p = c.concerns.pasid;
+    if (!p.supported) return undefined;
+    if (p.error) return `not measured (${p.error})`;
+    return `${fmt(p.lookupNs, 1)} ns per write to find the PASID; a change rewrote ${p.entriesRewritten} of ${p.queueInterrupts} entries, ${p.otherEntriesTouched} of other queues; ${p.applied ? "applied" : "NOT applied"}`;
+  });
   const lookup = cheapest(cells, { value: (c) => (c.concerns.pasid.supported ? c.concerns.pasid.lookupNs : null), equalWithin: within(0.5, 0.25), show: (x) => fmt(x, 1), unit: "ns per write" });
   return {
     concern: "pasid",

@@ -3,11 +3,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromium } from "playwright-core";
 import type { CompareReport } from "../src/compare-report.js";
 import { ACTIVATE_EVERY, SCALE_CPUS } from "../src/measure-scale.js";
 import { runCli, type CliResult } from "./support/cli.js";
-import { CHROMIUM_ARGS, findChromium } from "./support/browser.js";
+import { findChromium, openPage } from "./support/browser.js";
 import { checkPictures } from "./support/pictures.js";
 
 // One real `imsim compare --quick` run (about 20 s on 2 cores) feeds every test of this file.
@@ -150,14 +149,8 @@ describe("the HTML report in headless Chromium", () => {
     `renders the verdict, the concern table, the three charts and the six pictures, readable and without console errors${browserMissing ? " [skipped: no /usr/bin/chromium or chromium-headless-shell; apt-get install -y --no-install-recommends chromium]" : ""}`,
     async () => {
       if (!executablePath) throw new Error("no Chromium: apt-get install -y --no-install-recommends chromium");
-      const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+      const { browser, page, errors: consoleErrors } = await openPage(executablePath);
       try {
-        const page = await browser.newPage({ viewport: { width: 1560, height: 1000 } });
-        const consoleErrors: string[] = [];
-        page.on("console", (m) => {
-          if (m.type() === "error") consoleErrors.push(m.text());
-        });
-        page.on("pageerror", (e) => consoleErrors.push(String(e)));
         const requests: string[] = [];
         page.on("request", (r) => requests.push(r.url()));
         await page.goto(pathToFileURL(path.join(dir, "index.html")).href, { waitUntil: "load" });

@@ -3,12 +3,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromium } from "playwright-core";
 import { createSystem, Entry16Store } from "@imsim/core";
 import { renderHtmlReport } from "../src/report-html.js";
 import { hierarchyGraph, renderPicture, sysfsGraph } from "../src/pictures.js";
 import { STRATEGIES } from "../src/matrix.js";
-import { CHROMIUM_ARGS, findChromium } from "./support/browser.js";
+import { findChromium, openPage } from "./support/browser.js";
 import { checkPictures } from "./support/pictures.js";
 import { fixtureReport } from "./support/fixture.js";
 
@@ -86,14 +85,8 @@ describe("the pictures in headless Chromium", () => {
     `are present and readable (text ≥ 10 px inside its boxes, no boxes overlapping), with no console errors${browserMissing ? " [skipped: no /usr/bin/chromium or chromium-headless-shell; apt-get install -y --no-install-recommends chromium]" : ""}`,
     async () => {
       if (!executablePath) throw new Error("no Chromium: apt-get install -y --no-install-recommends chromium");
-      const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+      const { browser, page, errors } = await openPage(executablePath);
       try {
-        const page = await browser.newPage({ viewport: { width: 1560, height: 1000 } });
-        const errors: string[] = [];
-        page.on("console", (m) => {
-          if (m.type() === "error") errors.push(m.text());
-        });
-        page.on("pageerror", (e) => errors.push(String(e)));
         await page.goto(pathToFileURL(path.join(dir, "index.html")).href, { waitUntil: "load" });
         await checkPictures(page);
         expect(errors).toEqual([]);
