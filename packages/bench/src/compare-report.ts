@@ -29,6 +29,11 @@ export interface StorageConcern {
   bytesPerQueue: number | null;
   /** Heap growth per interrupt allocated (not requested) in those queues, forced GC before and after. */
   bytesPerInterrupt: number | null;
+  /**
+   * The figures of the run's two halves (the first and the second half of its devices) lie this far
+   * apart, in bytes: differences between designs below it are not resolved by the measurement.
+   */
+  spread: { bytesPerQueue: number; bytesPerInterrupt: number };
   /** The design's records, named and counted on one of the devices at the same moment (no sizes). */
   records: StrategyRecord[];
   how: string;

@@ -38,8 +38,8 @@ export function concernRows(report: CompareReport): { header: string[]; rows: st
     return [
       cellLabel(c),
       conf,
-      fmt(storage.bytesPerQueue, 0),
-      fmt(storage.bytesPerInterrupt, 0),
+      `${fmt(storage.bytesPerQueue, 0)} ±${fmt(storage.spread.bytesPerQueue, 0)}`,
+      `${fmt(storage.bytesPerInterrupt, 0)} ±${fmt(storage.spread.bytesPerInterrupt, 0)}`,
       sysfs.queueSysfs ? yesNo(sysfs.listable) : "no (none)",
       fmt(sysfs.nodesPerQueue),
       fmt(sysfs.devicesPerQueue),

@@ -78,8 +78,12 @@ interface Comparison {
   among?: (c: Cell) => boolean;
   /** The largest difference still read as equal, for the lower of two figures. */
   equalWithin: (low: number) => number;
+  /** What the measurement of a cell cannot resolve; two designs closer than the sum of theirs are equal. */
+  noise?: (c: Cell) => number;
   show: (x: number) => string;
   unit: string;
+  /** The unit after a difference of exactly 1, where it differs ("record per vector"). */
+  unitOne?: string;
 }
 
 /** One hardware's ranking: the cheapest design, those equal to it, and by how much it beats the others. */
@@ -94,18 +98,18 @@ interface Ranking {
 function rankOn(cells: Cell[], h: HardwareName, cmp: Comparison): Ranking | undefined {
   const scored = STRATEGY_NAMES.map((s) => cellOf(cells, s, h))
     .filter((c): c is Cell => c !== undefined && (cmp.among?.(c) ?? true))
-    .map((c) => ({ design: c.strategy, value: cmp.value(c) }))
-    .filter((x): x is { design: StrategyName; value: number } => x.value !== null && Number.isFinite(x.value))
+    .map((c) => ({ design: c.strategy, value: cmp.value(c), noise: cmp.noise?.(c) ?? 0 }))
+    .filter((x): x is { design: StrategyName; value: number; noise: number } => x.value !== null && Number.isFinite(x.value))
     .sort((a, b) => a.value - b.value);
   if (scored.length < 2) return undefined;
   const best = scored[0]!;
   const rest = scored.slice(1);
-  const tol = cmp.equalWithin(best.value);
+  const tol = (x: { noise: number }) => Math.max(cmp.equalWithin(best.value), best.noise + x.noise);
   return {
     best: best.design,
     bestValue: best.value,
-    equal: rest.filter((x) => x.value - best.value <= tol).map((x) => x.design),
-    beats: rest.filter((x) => x.value - best.value > tol).map((x) => ({ design: x.design, diff: x.value - best.value, ratio: best.value > 0 ? x.value / best.value : null })),
+    equal: rest.filter((x) => x.value - best.value <= tol(x)).map((x) => x.design),
+    beats: rest.filter((x) => x.value - best.value > tol(x)).map((x) => ({ design: x.design, diff: x.value - best.value, ratio: best.value > 0 ? x.value / best.value : null })),
     all: scored,
   };
 }
@@ -132,7 +136,8 @@ function cheapest(cells: Cell[], cmp: Comparison): string {
     const by = r.beats.map((b, i) => {
       const diffs = rs.map((q) => q.beats[i]!.diff);
       const ratios = rs.map((q) => q.beats[i]!.ratio).filter((x): x is number => x !== null);
-      return `${range(diffs, cmp.show)} ${cmp.unit} less than ${DESIGN_LETTER[b.design]}${ratios.length ? ` (${range(ratios, (x) => `${fmt(x, 2)}×`)})` : ""}`;
+      const unit = cmp.unitOne !== undefined && diffs.every((d) => d === 1) ? cmp.unitOne : cmp.unit;
+      return `${range(diffs, cmp.show)} ${unit} less than ${DESIGN_LETTER[b.design]}${ratios.length ? ` (${range(ratios, (x) => `${fmt(x, 2)}×`)})` : ""}`;
     });
     return `${head}: ${by.join(", ")}`;
   };
@@ -146,17 +151,17 @@ const within = (abs: number, rel: number) => (low: number) => Math.max(abs, rel 
 function storageRow(cells: Cell[]): VerdictRow {
   const measured = measuredBy(cells, (c) => {
     const st = c.concerns.storage;
-    return st.error ? `not measured (${st.error})` : `${fmt(st.bytesPerQueue, 0)} B/queue, ${fmt(st.bytesPerInterrupt, 0)} B/interrupt`;
+    return st.error ? `not measured (${st.error})` : `${fmt(st.bytesPerQueue, 0)} ± ${fmt(st.spread.bytesPerQueue, 0)} B/queue, ${fmt(st.bytesPerInterrupt, 0)} ± ${fmt(st.spread.bytesPerInterrupt, 0)} B/interrupt`;
   });
-  const perQueue = cheapest(cells, { value: (c) => c.concerns.storage.bytesPerQueue, equalWithin: within(16, 0.03), show: bytes, unit: "B per queue" });
-  const perIrq = cheapest(cells, { value: (c) => c.concerns.storage.bytesPerInterrupt, equalWithin: within(8, 0.02), show: bytes, unit: "B per interrupt" });
+  const perQueue = cheapest(cells, { value: (c) => c.concerns.storage.bytesPerQueue, noise: (c) => c.concerns.storage.spread.bytesPerQueue, equalWithin: within(16, 0.03), show: bytes, unit: "B per queue" });
+  const perIrq = cheapest(cells, { value: (c) => c.concerns.storage.bytesPerInterrupt, noise: (c) => c.concerns.storage.spread.bytesPerInterrupt, equalWithin: within(8, 0.02), show: bytes, unit: "B per interrupt" });
   const any = cells.find((c) => c.concerns.storage.error === undefined)?.concerns.storage;
   return {
     concern: "storage",
     claims: CLAIMS.storage,
     measured,
     cheaper: `per queue: ${perQueue}. Per interrupt: ${perIrq}`,
-    how: `Forced-GC heap deltas over ${any ? `${any.queues.toLocaleString("en-US")} queues and ${any.interrupts.toLocaleString("en-US")} interrupts` : "the heap run"} per cell (concerns.storage.how). Differences within 3 % (16 B) per queue or 2 % (8 B) per interrupt read as equal.`,
+    how: `Forced-GC heap deltas over ${any ? `${any.queues.toLocaleString("en-US")} queues and ${any.interrupts.toLocaleString("en-US")} interrupts` : "the heap run"} per cell (concerns.storage.how). Two designs read as equal when they differ by less than the sum of their spreads (the two halves of each run) or 3 % (16 B) per queue, 2 % (8 B) per interrupt.`,
   };
 }
 
@@ -165,7 +170,7 @@ function sysfsRow(cells: Cell[]): VerdictRow {
     const f = c.concerns.sysfs;
     if (f.error) return `not measured (${f.error})`;
     const listing = f.queueSysfs ? (f.listable ? "listable per queue" : "per-queue directory incomplete") : "not listable per queue (no per-queue directory)";
-    return `${listing}; per queue of ${f.interruptsPerQueue} interrupts: ${fmt(f.nodesPerQueue)} sysfs nodes (${fmt(f.extraNodesPerQueue)} from the design's own attribute groups), ${fmt(f.devicesPerQueue)} device`;
+    return `${listing}; per queue of ${f.interruptsPerQueue} interrupts: ${fmt(f.nodesPerQueue)} sysfs nodes (${fmt(f.extraNodesPerQueue)} from the design's own attribute groups), ${fmt(f.devicesPerQueue)} device${f.devicesPerQueue === 1 ? "" : "s"}`;
   });
   const among = cheapest(cells, { value: (c) => c.concerns.sysfs.nodesPerQueue, among: (c) => c.concerns.sysfs.listable, equalWithin: within(0.5, 0), show: (x) => fmt(x), unit: "nodes per queue" });
   const unlisted = STRATEGY_NAMES.filter((s) => cells.some((c) => c.strategy === s && !c.concerns.sysfs.listable)).map(label);
@@ -184,7 +189,7 @@ function expansionRow(cells: Cell[]): VerdictRow {
     if (e.error) return `not measured (${e.error})`;
     return `${e.from} → ${e.to}: disturbed ${e.disturbed}, lost ${e.lost}; design records written per added vector: ${fmt(e.recordsPerVector)}`;
   });
-  const records = cheapest(cells, { value: (c) => c.concerns.expansion.recordsPerVector, equalWithin: within(0.01, 0), show: (x) => fmt(x), unit: "records per vector" });
+  const records = cheapest(cells, { value: (c) => c.concerns.expansion.recordsPerVector, equalWithin: within(0.01, 0), show: (x) => fmt(x), unit: "records per vector", unitOne: "record per vector" });
   return {
     concern: "expansion",
     claims: CLAIMS.expansion,

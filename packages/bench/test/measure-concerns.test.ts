@@ -132,10 +132,10 @@ describe("measureExpansion's records per vector", () => {
 });
 
 describe("storageFromFill", () => {
-  const fill = { queues: 1568, interrupts: 100_352, heapBytesPerQueue: 470, heapBytesPerInterrupt: 1000, records: [], devicesPerHost: 49 };
+  const fill = { queues: 1568, interrupts: 100_352, heapBytesPerQueue: 470, heapBytesPerInterrupt: 1000, heapBytesPerQueueSpread: 12, heapBytesPerInterruptSpread: 1, records: [], devicesPerHost: 49 };
   it("is a heap figure that says how it was measured", () => {
     const s = storageFromFill(fill);
-    expect(s).toMatchObject({ method: "heap", queues: 1568, interrupts: 100_352, bytesPerQueue: 470, bytesPerInterrupt: 1000 });
+    expect(s).toMatchObject({ method: "heap", queues: 1568, interrupts: 100_352, bytesPerQueue: 470, bytesPerInterrupt: 1000, spread: { bytesPerQueue: 12, bytesPerInterrupt: 1 } });
     expect(s.how).toContain("forced full GC");
     expect(s.error).toBeUndefined();
   });

@@ -31,6 +31,15 @@ describe("the verdict", () => {
     expect(row(cells, "storage").cheaper).toMatch(/idxd: B flat and M mainline \(equal\)[^;]*; ntb: B flat: 70 B per queue less than M/);
   });
 
+  it("reads designs closer than their measured spreads as equal", () => {
+    const cells = fixtureReport().cells;
+    for (const c of cells) if (c.strategy !== "subdevice") c.concerns.storage.spread.bytesPerQueue = 60;
+    cells.find((c) => c.strategy === "flat" && c.hardware === "ntb")!.concerns.storage.bytesPerQueue = 400;
+    // 470 - 400 = 70 B is within 60 + 60 B of spread: equal on ntb as on idxd.
+    expect(row(cells, "storage").cheaper).toContain("per queue: B flat and M mainline (equal)");
+    expect(row(cells, "storage").measured.flat).toContain("± 60 B/queue");
+  });
+
   it("says equal when every design is within the tolerance", () => {
     const cells = fixtureReport().cells;
     for (const c of cells) c.concerns.storage.bytesPerInterrupt = 1000 + (c.strategy === "mainline" ? 5 : 0);
@@ -47,7 +56,7 @@ describe("the verdict", () => {
 
   it("counts B's indirections on expansion and A's single resolution per queue", () => {
     const cells = fixtureReport().cells;
-    expect(row(cells, "expansion").cheaper).toContain("A subdevice: 1 records per vector less than M, 2 records per vector less than B");
+    expect(row(cells, "expansion").cheaper).toContain("A subdevice: 1 record per vector less than M, 2 records per vector less than B");
     expect(row(cells, "expansion").cheaper).toContain("same path");
     expect(row(cells, "iommu").cheaper).toContain("A subdevice: 0.969 resolutions per interrupt less than B (32×), 0.969 resolutions per interrupt less than M (32×) (idxd and ntb alike)");
     expect(row(cells, "iommu").cheaper).toContain("B and mainline: same path");

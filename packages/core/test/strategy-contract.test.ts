@@ -267,7 +267,7 @@ describe("createQueueStrategy calls the design as the core README says", () => {
     ]);
     strategy.dispose();
     expect(take()).toEqual([]);
-    // queueOfVirq and footprint still reach the design after dispose.
+    // queueOfVirq and records still reach the design after dispose.
     expect(strategy.queueOfVirq(16)).toBeUndefined();
     expect(take()).toEqual(["queueOfVirq 16"]);
     expect(strategy.records()).toEqual({ strategy: "recorder", queues: 0, interrupts: 0, objects: 0, records: [{ what: "index sets", per: "queue", count: 0 }] });

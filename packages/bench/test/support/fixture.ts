@@ -18,7 +18,7 @@ export function fixtureReport(): CompareReport {
     conformance: { passed: 100, failed: 0, skipped: 2, available: true, failures: [], durationMs: 10 },
     concerns: {
       storage: {
-        method: "heap", queues: 1568, interrupts: 100352, bytesPerQueue: PER_QUEUE[strategy], bytesPerInterrupt: PER_IRQ[strategy],
+        method: "heap", queues: 1568, interrupts: 100352, bytesPerQueue: PER_QUEUE[strategy], bytesPerInterrupt: PER_IRQ[strategy], spread: { bytesPerQueue: 4, bytesPerInterrupt: 1 },
         records: [{ what: "queue rows (row, index set)", per: "queue", count: 64 }], how: "fixture storage how",
       },
       sysfs: {
