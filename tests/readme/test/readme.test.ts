@@ -133,7 +133,7 @@ describe("the READMEs' commands", () => {
       if (check.report) {
         const report = JSON.parse(readFileSync(join(check.report, "compare.json"), "utf8")) as { mode: string; cells: unknown[] };
         expect(report).toMatchObject({ mode: "quick" });
-        expect(report.cells).toHaveLength(4);
+        expect(report.cells).toHaveLength(6); // {subdevice, flat, mainline} × {idxd, ntb}
         expect(readFileSync(join(check.report, "index.html"), "utf8")).toMatch(/^<!doctype html>/i);
       }
     });
