@@ -29,9 +29,22 @@ export interface PictureGraph {
   direction: "DOWN" | "RIGHT";
 }
 
-/** A record name without its parenthesised detail: "queue rows (row, index set)" → "queue rows". */
+/** A record name without its parenthesised detail: "queue row (row, index set: …)" → "queue row". */
 const shortName = (what: string) => what.replace(/\s*\(.*\)\s*$/, "");
 const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** Ascending indices as ranges: [0, 1, 2, 7] → "0–2, 7". */
+function ranges(xs: number[]): string {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const out: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    out.push(j > i ? `${sorted[i]}–${sorted[j]}` : String(sorted[i]));
+    i = j + 1;
+  }
+  return out.join(", ");
+}
 
 const domainId = (d: IrqDomain) => `dom:${d.name}`;
 const deviceId = (d: Device) => `dev:${d.name}`;
@@ -69,11 +82,11 @@ export function hierarchyGraph(system: IrqSystem, strategy: ImsStrategy, title: 
     const id = `rec:${q.name}`;
     const lines = [`queue ${q.name}: ${perQueue ? shortName(perQueue.what) : "no record"}`];
     lines.push(perIrq ? `${irqs.length} × ${shortName(perIrq.what)}` : `${count(irqs.length, "interrupt")}, no record each`);
-    lines.push(`store entries ${irqs.map((i) => i.storeIndex).join(", ") || "none"}`);
+    lines.push(`store entries ${ranges(irqs.map((i) => i.storeIndex)) || "none"}`);
     // Where the PASID travels: the descriptors' instance cookies (the PASID itself in mainline).
     const pasid = strategy.pasidOf(q);
     const cookies = [...new Set(irqs.map((i) => system.irqDesc(i.virq)?.msiDesc?.cookie ?? 0))].map((c) => `0x${c.toString(16)}`);
-    lines.push(`PASID ${pasid === undefined ? "none" : `0x${pasid.toString(16)}`}, descriptor cookie ${cookies.join(", ") || "–"}`);
+    lines.push(`PASID ${pasid === undefined ? "none" : `0x${pasid.toString(16)}`} · cookie ${cookies.join(", ") || "–"}`);
     nodes.set(id, { id, kind: "record", lines });
     const held = new Set<string>();
     for (const irq of irqs) {
@@ -100,7 +113,8 @@ const OMITTED_FILES = new Set(["uevent", "irq"]);
 export function sysfsGraph(system: IrqSystem, root: string, queueDirs: ReadonlySet<string>, title: string): PictureGraph {
   const nodes = new Map<string, PictureNode>();
   const edges: PictureEdge[] = [];
-  nodes.set(root, { id: root, kind: queueDirs.has(root) ? "queue-dir" : "dir", lines: [root] });
+  // The root by its last component; the title gives its whole path.
+  nodes.set(root, { id: root, kind: queueDirs.has(root) ? "queue-dir" : "dir", lines: [`${root.slice(root.lastIndexOf("/") + 1)}/`] });
   const files = [...new SysfsView(system).files().keys()].filter((p) => p.startsWith(`${root}/`) && !OMITTED_FILES.has(p.slice(p.lastIndexOf("/") + 1)));
   files.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
   for (const path of files) {
@@ -183,7 +197,7 @@ export async function renderPicture(graph: PictureGraph, id: string): Promise<st
       "elk.algorithm": "layered",
       "elk.direction": graph.direction,
       "elk.edgeRouting": "ORTHOGONAL",
-      "elk.spacing.nodeNode": graph.direction === "RIGHT" ? "6" : "24",
+      "elk.spacing.nodeNode": graph.direction === "RIGHT" ? "6" : "16",
       "elk.layered.spacing.nodeNodeBetweenLayers": graph.direction === "RIGHT" ? "28" : "40",
       "elk.spacing.edgeLabel": "2",
       "elk.edgeLabels.placement": "CENTER",

@@ -17,7 +17,7 @@ function table(id: string, caption: string, t: { header: string[]; rows: string[
 }
 
 const STYLE = `
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:1500px;padding:0 1rem;color:#222}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:1680px;padding:0 1rem;color:#222}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}
 table{border-collapse:collapse;margin:.5rem 0 1rem;font-variant-numeric:tabular-nums}
 caption{text-align:left;font-weight:600;padding:.25rem 0}
@@ -25,12 +25,12 @@ th,td{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:right;white-sp
 th[scope=row],thead th:first-child{text-align:left}
 thead th{background:#f4f4f4;white-space:normal;vertical-align:bottom}
 .charts{display:flex;flex-wrap:wrap;gap:1.5rem}
-#verdict td,#verdict th{white-space:normal;text-align:left;vertical-align:top;max-width:16rem}
-#verdict td.cheaper{font-weight:600}
-.pictures{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start;margin-bottom:1.5rem}
-.pictures figure{margin:0;max-width:100%;overflow-x:auto}
+#verdict td,#verdict th{white-space:normal;text-align:left;vertical-align:top;max-width:15rem}
+#verdict td.cheaper{background:#eef6ee;max-width:28rem}
+.pictures{display:flex;flex-wrap:nowrap;gap:1rem;align-items:flex-start;margin-bottom:1.5rem;overflow-x:auto}
+.pictures figure{margin:0;flex:none}
 .pictures svg{display:block;border:1px solid #eee}
-.samepath dt{font-weight:600;color:#222}
+dl.samepath{display:block}.samepath dt{font-weight:600;color:#222}.samepath dd{margin:0 0 .6rem 1.5rem}
 figure{margin:0}figcaption{color:#555;font-size:.9rem;max-width:640px}
 .ok{color:#1a7f37}.miss{color:#b42318;font-weight:600}
 dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{color:#555}
@@ -93,7 +93,7 @@ ${how}
 ${samePath}
 </dl>
 <h2>Pictures: the default IDXD scenario per design</h2>
-<p>The scenario of <code>imsim show --hardware idxd</code>. Left: devices (grey) and irq domains (blue), each arrow from parent to child (VECTOR → remapping unit → per-device domain, device → its domain, device → child device); each per-device domain shows its descriptor count, where the descriptors live; the design's record for each queue (orange) points to the domain holding its descriptors, with the queue's PASID and the instance cookie its descriptors carry. Right: the sysfs tree under the PCI function a user would browse (without each device's <code>uevent</code> and <code>irq</code> files), a queue's own directory in orange. Laid out by ELK's layered algorithm (elkjs).</p>
+<p>The scenario of <code>imsim show --hardware idxd</code>. Left (the pair scrolls sideways where the window is narrower): devices (grey) and irq domains (blue), each arrow from parent to child (VECTOR → remapping unit → per-device domain, device → its domain, device → child device); each per-device domain shows its descriptor count, where the descriptors live; the design's record for each queue (orange) points to the domain holding its descriptors, with the queue's PASID and the instance cookie its descriptors carry. Right: the sysfs tree under the PCI function a user would browse (without each device's <code>uevent</code> and <code>irq</code> files), a queue's own directory in orange. Laid out by ELK's layered algorithm (elkjs).</p>
 <div id="pictures">
 ${pictureHtml}
 </div>

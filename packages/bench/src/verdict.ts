@@ -128,11 +128,15 @@ function range(xs: number[], show: (x: number) => string): string {
 function cheapest(cells: Cell[], cmp: Comparison): string {
   const ranks = HARDWARE_NAMES.map((h) => [h, rankOn(cells, h, cmp)] as const).filter((p): p is readonly [HardwareName, Ranking] => p[1] !== undefined);
   if (ranks.length === 0) return "not measured";
-  const shape = (r: Ranking) => `${r.best}|${r.equal.join(",")}|${r.beats.map((b) => b.design).join(",")}`;
+  // The cheapest group (the best and those equal to it) in the matrix's order, so that two hardware
+  // whose best differs only inside an equal group read alike.
+  const group = (r: Ranking) => [r.best, ...r.equal].sort((x, y) => STRATEGY_NAMES.indexOf(x) - STRATEGY_NAMES.indexOf(y));
+  const shape = (r: Ranking) => `${group(r).join(",")}|${r.beats.map((b) => b.design).join(",")}`;
   const say = (rs: Ranking[]): string => {
     const r = rs[0]!;
     if (r.beats.length === 0) return `equal (${r.all.map((x) => `${DESIGN_LETTER[x.design]} ${range(rs.map((q) => q.all.find((y) => y.design === x.design)!.value), cmp.show)}`).join(", ")} ${cmp.unit})`;
-    const head = [label(r.best), ...r.equal.map((d) => `${label(d)} (equal)`)].join(" and ");
+    const g = group(r);
+    const head = g.length > 1 ? `${g.map(label).join(" and ")} (equal)` : label(r.best);
     const by = r.beats.map((b, i) => {
       const diffs = rs.map((q) => q.beats[i]!.diff);
       const ratios = rs.map((q) => q.beats[i]!.ratio).filter((x): x is number => x !== null);

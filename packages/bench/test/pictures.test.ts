@@ -32,7 +32,7 @@ describe("the pictures' graphs", () => {
     expect(g.edges).toContainEqual({ from: `dom:${ims.irqDomain.parent!.name}`, to: imsId });
     expect(g.edges).toContainEqual({ from: "dev:0000:6a:01.0", to: imsId });
     expect(g.nodes.find((n) => n.id === imsId)!.lines).toContain("3 descriptors (msi_desc)");
-    expect(g.nodes.find((n) => n.id === "rec:q0")!.lines).toContain("PASID 0x5, descriptor cookie 0x1");
+    expect(g.nodes.find((n) => n.id === "rec:q0")!.lines).toContain("PASID 0x5 · cookie 0x1");
   });
 
   it("give design A's records their child devices, and mainline's the PASID as the descriptors' cookie", () => {
@@ -41,7 +41,7 @@ describe("the pictures' graphs", () => {
     expect(g.edges).toContainEqual({ from: "rec:q0", to: "dev:q0", label: "is" });
     expect(g.edges).toContainEqual({ from: "dev:0000:6a:01.0", to: "dev:q0" });
     const m = small("mainline");
-    expect(hierarchyGraph(m.system, m.s, "t").nodes.find((n) => n.id === "rec:q0")!.lines).toContain("PASID 0x5, descriptor cookie 0x5");
+    expect(hierarchyGraph(m.system, m.s, "t").nodes.find((n) => n.id === "rec:q0")!.lines).toContain("PASID 0x5 · cookie 0x5");
   });
 
   it("build the sysfs tree from the view, without uevent and irq files, marking each queue's directory", () => {

@@ -60,8 +60,8 @@ describe("the HTML report", () => {
     const pic = (s: string, kind: string) => new RegExp(`<svg[^>]*id="pic-${s}-${kind}"[\\s\\S]*?</svg>`).exec(html)![0];
     expect(pic("subdevice", "hierarchy")).toContain("device on bus subdevice");
     expect(pic("flat", "hierarchy")).not.toContain("device on bus subdevice");
-    expect(pic("flat", "hierarchy")).toContain("queue rows");
-    expect(pic("mainline", "hierarchy")).toContain("per-vector contexts");
+    expect(pic("flat", "hierarchy")).toContain("queue row");
+    expect(pic("mainline", "hierarchy")).toContain("per-vector context");
     expect(pic("flat", "sysfs")).toContain("ims_queues/");
     expect(pic("mainline", "sysfs")).not.toContain("ims_queues/");
     expect(pic("mainline", "sysfs")).not.toContain('class="node queue-dir"');

@@ -156,8 +156,8 @@ export class FlatDesign implements StrategyDesign {
     return [
       { what: "host IMS domain's descriptor table and the index → queue table (one slot per store entry each)", per: "fixed", count: 2 },
       { what: "queue table map", per: "fixed", count: 1 },
-      { what: "queue rows (row, index set)", per: "queue", count: this.#rows.size * 2 },
-      { what: "index-set entries and index-table slots (one each per interrupt)", per: "interrupt", count: interrupts * 2 },
+      { what: "queue row (row, index set: two objects per queue)", per: "queue", count: this.#rows.size * 2 },
+      { what: "index-set entry + index-table slot (two records per interrupt)", per: "interrupt", count: interrupts * 2 },
     ];
   }
 }

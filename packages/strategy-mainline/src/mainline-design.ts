@@ -172,8 +172,8 @@ export class MainlineDesign implements StrategyDesign {
     for (const c of this.#queues.values()) vectors += c.vectors.size;
     return [
       { what: "driver's queue map", per: "fixed", count: 1 },
-      { what: "vector-context tables (one per queue)", per: "queue", count: this.#queues.size },
-      { what: "per-vector contexts (IMS index, cookie)", per: "interrupt", count: vectors },
+      { what: "vector-context table (one per queue)", per: "queue", count: this.#queues.size },
+      { what: "per-vector context (IMS index, cookie)", per: "interrupt", count: vectors },
     ];
   }
 

@@ -108,7 +108,7 @@ describe("design mainline: IMS as the PCI device's secondary domain (v6.2-v6.9)"
     const a = strategy.createQueue({ name: "a", nvec: 3 });
     strategy.createQueue({ name: "b", nvec: 2 });
     const r = strategy.records();
-    expect(r.records.find((x) => x.per === "interrupt")).toEqual({ what: "per-vector contexts (IMS index, cookie)", per: "interrupt", count: 5 });
+    expect(r.records.find((x) => x.per === "interrupt")).toEqual({ what: "per-vector context (IMS index, cookie)", per: "interrupt", count: 5 });
     expect(r.records.find((x) => x.per === "queue")!.count).toBe(2);
     expect(r.interrupts).toBe(5);
     strategy.freeIrq(a, 1);

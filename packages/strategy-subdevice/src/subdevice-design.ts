@@ -138,7 +138,7 @@ export class SubdeviceDesign implements StrategyDesign {
     const queues = this.#byQueue.size;
     return [
       { what: "queue index maps (by queue id, by child device)", per: "fixed", count: 2 },
-      { what: "subdevice records (record, child device, its PASID property, IMS domain, store slice, resolved source id)", per: "queue", count: queues * 6 },
+      { what: "subdevice (record, child device, its PASID property, IMS domain, store slice, resolved source id: six objects per queue)", per: "queue", count: queues * 6 },
     ];
   }
 }

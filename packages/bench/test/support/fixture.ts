@@ -19,7 +19,7 @@ export function fixtureReport(): CompareReport {
     concerns: {
       storage: {
         method: "heap", queues: 1568, interrupts: 100352, bytesPerQueue: PER_QUEUE[strategy], bytesPerInterrupt: PER_IRQ[strategy], spread: { bytesPerQueue: 4, bytesPerInterrupt: 1 },
-        records: [{ what: "queue rows (row, index set)", per: "queue", count: 64 }], how: "fixture storage how",
+        records: [{ what: "queue row (row, index set: two objects per queue)", per: "queue", count: 64 }], how: "fixture storage how",
       },
       sysfs: {
         queueSysfs: strategy !== "mainline", queues: 4, interruptsPerQueue: 8, listableQueues: strategy === "mainline" ? 0 : 4, listable: strategy !== "mainline",
