@@ -20,7 +20,7 @@ export const STRATEGY_INTERFACE_VERSION = 2;
 export const QUEUE_BRAND = Symbol.for("imsim.queue");
 
 export interface QueueOptions {
-  /** Queue name: the subdevice name in design A, the attribute-group name in design B. */
+  /** Queue name: the subdevice name in design A, the attribute-group name in design B, the driver's name for it in mainline. */
   name: string;
   /** PASID (20 bits) the queue's interrupt messages carry; none when omitted. */
   pasid?: number;
@@ -53,7 +53,7 @@ export interface QueueIrq {
   readonly virq: number;
   /** Index within the queue (0 = the queue's first slot). */
   readonly index: number;
-  /** msi_index in the domain that owns it (design A: the child's; design B: the host's). */
+  /** msi_index in the domain that owns it (design A: the child's; designs B and mainline: the host's). */
   readonly msiIndex: number;
   /** Physical entry of the host store: what the device uses as the interrupt handle. */
   readonly storeIndex: number;
@@ -63,9 +63,10 @@ export interface QueueIrq {
 }
 
 /**
- * The seam between a partitioned device's driver and the IMS storage design. Both
- * `@imsim/strategy-subdevice` (design A) and `@imsim/strategy-flat` (design B) implement it, and
- * their `createStrategy` factories share one signature, so swapping designs is one import.
+ * The seam between a partitioned device's driver and the IMS storage design.
+ * `@imsim/strategy-subdevice` (design A), `@imsim/strategy-flat` (design B) and
+ * `@imsim/strategy-mainline` (Linux v6.2-v6.9) implement it, and their `createStrategy` factories
+ * share one signature, so swapping designs is one import.
  */
 export interface ImsStrategy {
   readonly name: string;
@@ -125,7 +126,7 @@ export interface StrategyOptions {
   affinity?: CpumaskLike;
 }
 
-/** The signature both strategy packages export as `createStrategy`. */
+/** The signature every strategy package exports as `createStrategy`. */
 export type StrategyFactory = (system: IrqSystem, host: Device, store: MessageStore, options?: StrategyOptions) => ImsStrategy;
 
 /** Core-side state of a queue; a design keeps its own records beside it. */

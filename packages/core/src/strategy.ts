@@ -98,8 +98,10 @@ export function createQueueStrategy(system: IrqSystem, host: Device, store: Mess
       for (const index of indices) {
         design.claimIndex(q, index);
         try {
-          // The design chooses the cookie each interrupt carries (msi_domain_alloc_irq_at's icookie).
-          domain.allocAt(design.msiIndexOf(q, index), { ...opts, cookie: design.cookieOf(q, index) });
+          // The design chooses the cookie each interrupt carries (msi_domain_alloc_irq_at's icookie);
+          // opts is this call's own object, so it is reused rather than copied per index.
+          opts.cookie = design.cookieOf(q, index);
+          domain.allocAt(design.msiIndexOf(q, index), opts);
         } catch (e) {
           design.releaseIndex(q, index);
           throw e;
