@@ -32,24 +32,25 @@ export const MAX_SHOW_CPUS = 8192;
 export const USAGE: Record<"main" | CommandName, string> = {
   main: `Usage: imsim <command> [options]
 
-Measures the Linux IMS storage designs against each other: design A (subdevice) and
-design B (flat), on simulated IDXD and NTB hardware.
+Measures the Linux IMS storage designs against each other: design A (subdevice),
+design B (flat) and mainline (what Linux v6.2-v6.9 shipped), on simulated IDXD and NTB
+hardware.
 
 Commands:
-  compare   run the matrix {subdevice, flat} × {idxd, ntb} and write the report
+  compare   run the matrix {subdevice, flat, mainline} × {idxd, ntb} and write the report
   show      print a kernel-format view of the default scenario
 
 Run 'imsim <command> --help' for a command's options.
 `,
   compare: `Usage: imsim compare [--quick] [--json] [--out DIR]
 
-Runs {subdevice, flat} × {idxd, ntb}: the conformance summary, the five concerns
-(storage, sysfs, expansion, iommu, pasid) and the performance figures, as ratios to
-baselines measured in the same run. Prints a table, writes DIR/compare.json and
-DIR/index.html.
+Runs {subdevice, flat, mainline} × {idxd, ntb}: the conformance summary, the five
+concerns (storage, sysfs, expansion, iommu, pasid) and the performance figures, as
+ratios to baselines measured in the same run. Prints the verdict and the tables, writes
+DIR/compare.json and DIR/index.html.
 
 Options:
-  --quick      shorter sampling and a smaller scale run (under 30 s; for CI)
+  --quick      shorter sampling and a smaller scale run (under a minute; for CI)
   --json       print compare.json to stdout instead of the table
   --out DIR    where to write the report (default: ${DEFAULT_OUT})
   -h, --help   this text
@@ -62,7 +63,7 @@ prints one view in the kernel's format.
 
 Options:
   --hardware H   ${HARDWARE_NAMES.join(" or ")}
-  --strategy S   ${STRATEGY_NAMES.join(" or ")} (design A or B)
+  --strategy S   ${STRATEGY_NAMES.join(", ")} (design A, B or mainline)
   --view V       ${VIEWS.join(", ")} (default: proc-interrupts)
                  proc-interrupts  /proc/interrupts
                  sysfs            device files under /sys/devices, as 'head' prints them
@@ -73,6 +74,11 @@ Options:
   -h, --help     this text
 `,
 };
+
+/** "a, b or c". */
+function oneOf(names: readonly string[]): string {
+  return names.length < 2 ? names.join("") : `${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}`;
+}
 
 /** Splits "--opt=value" and takes the value of "--opt value"; an empty value is none. */
 function takeValue(argv: string[], i: number, name: string, inline: string | undefined, command: CommandName): [string, number] {
@@ -142,8 +148,8 @@ function parseShow(argv: string[]): Command {
   }
   if (hardware === undefined) throw new UsageError(`--hardware is required (${HARDWARE_NAMES.join(" or ")})`, "show");
   if (!isHardwareName(hardware)) throw new UsageError(`--hardware must be ${HARDWARE_NAMES.join(" or ")}, got ${JSON.stringify(hardware)}`, "show");
-  if (strategy === undefined) throw new UsageError(`--strategy is required (${STRATEGY_NAMES.join(" or ")})`, "show");
-  if (!isStrategyName(strategy)) throw new UsageError(`--strategy must be ${STRATEGY_NAMES.join(" or ")}, got ${JSON.stringify(strategy)}`, "show");
+  if (strategy === undefined) throw new UsageError(`--strategy is required (${oneOf(STRATEGY_NAMES)})`, "show");
+  if (!isStrategyName(strategy)) throw new UsageError(`--strategy must be ${oneOf(STRATEGY_NAMES)}, got ${JSON.stringify(strategy)}`, "show");
   if (!(VIEWS as readonly string[]).includes(view)) throw new UsageError(`--view must be one of ${VIEWS.join(", ")}, got ${JSON.stringify(view)}`, "show");
   let cpus = DEFAULT_SHOW_CPUS;
   if (cpusText !== undefined) {

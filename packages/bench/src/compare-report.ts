@@ -1,9 +1,11 @@
 import type { MachineInfo } from "./machine.js";
-import type { HardwareName, StrategyName } from "./matrix.js";
+import type { StrategyRecord } from "@imsim/core";
+import type { DesignLetter, HardwareName, StrategyName } from "./matrix.js";
 import type { HardwareSource } from "./hardware.js";
 
 // The shape of compare.json (schema 1). Numbers that could not be measured are null, with the
-// reason in the concern's `error`. Fields may be added; the ones named in the issue stay.
+// reason in the concern's `error`. Fields may be added; the ones named in the issue stay. Every
+// concern carries `how`: how its figures were obtained, in a sentence a reader can check.
 
 export interface ConformanceSummary {
   passed: number;
@@ -18,35 +20,46 @@ export interface ConformanceSummary {
 }
 
 export interface StorageConcern {
+  /** Always "heap": forced-GC heap deltas, never sizes computed from field counts. */
+  method: "heap";
+  /** Queues and interrupts the deltas were taken over (at least 1,000 and 10,000, quick mode included). */
   queues: number;
   interrupts: number;
-  /** From strategy.footprint(): bookkeeping growing with queues, per queue. */
-  perQueue: { objects: number; bytes: number };
-  /** From strategy.footprint(): bookkeeping growing with interrupts, per interrupt. */
-  perInterrupt: { objects: number; bytes: number };
-  /** Bookkeeping that does not grow (tables sized by the store). */
-  fixedBytes: number;
-  totalBytes: number;
-  /** Heap measured with forced GC: bytes per queue without interrupts, and per interrupt (perf.bytesPerInterrupt). */
-  heapBytesPerQueue: number | null;
-  heapBytesPerInterrupt: number | null;
-  /** footprint per-interrupt bytes / heap per-interrupt bytes: the share of the heap cost the strategy's own records explain. */
-  footprintShareOfHeap: number | null;
+  /** Heap growth per queue created (without interrupts), forced GC before and after. */
+  bytesPerQueue: number | null;
+  /** Heap growth per interrupt allocated (not requested) in those queues, forced GC before and after. */
+  bytesPerInterrupt: number | null;
+  /**
+   * The figures of the run's two halves (the first and the second half of its devices) lie this far
+   * apart, in bytes: differences between designs below it are not resolved by the measurement.
+   */
+  spread: { bytesPerQueue: number; bytesPerInterrupt: number };
+  /** The design's records, named and counted on one of the devices at the same moment (no sizes). */
+  records: StrategyRecord[];
+  how: string;
   error?: string;
 }
 
 export interface SysfsConcern {
+  /** The strategy's manifest: a per-queue sysfs directory (`strategy.supports.queueSysfs`). */
+  queueSysfs: boolean;
   queues: number;
-  /** Queues whose interrupts SysfsView.list(queueSysfsDir) returned exactly. */
+  interruptsPerQueue: number;
+  /** Queues whose interrupts SysfsView.list(queueSysfsDir) returned exactly (0 without queueSysfs). */
   listableQueues: number;
   listable: boolean;
+  /** Sysfs nodes (files and directories) under /sys/devices the queues added, per queue. */
+  nodesPerQueue: number;
+  /** Devices the queues added, per queue (design A's child devices). */
+  devicesPerQueue: number;
   /** Files the strategy's own sysfs provider adds (SysfsView.files() with vs without it). */
   extraNodes: number;
   extraNodesPerQueue: number;
-  /** Directory of the first queue, as an example. */
+  /** Directory of the first queue, as an example ("" without queueSysfs). */
   exampleDir: string;
-  /** Time to list one queue's interrupts (ns). */
+  /** Time to list one queue's interrupts (ns); null without queueSysfs. */
   listNs: number | null;
+  how: string;
   error?: string;
 }
 
@@ -64,6 +77,9 @@ export interface ExpansionConcern {
   disturbed: number;
   /** Raises after which the raised interrupt's own handler did not run exactly once (none, twice, or another interrupt's instead). Must be 0. */
   lost: number;
+  /** The design's own per-interrupt records written per added vector (records() per "interrupt", before and after the growth): its indirections. */
+  recordsPerVector: number | null;
+  how: string;
   error?: string;
 }
 
@@ -79,6 +95,9 @@ export interface IommuConcern {
   /** Every interrupt raised through the hardware was delivered and IR logged no fault. */
   aliasesHonoured: boolean;
   faults: number;
+  /** Resolutions counted while the queue's requester id was queried, its entries rewritten (a PASID change) and one interrupt moved. Must be 0. */
+  queryResolutions: number;
+  how: string;
   error?: string;
 }
 
@@ -95,6 +114,7 @@ export interface PasidConcern {
   otherEntriesTouched: number;
   /** Every entry of the queue now carries the new PASID. */
   applied: boolean;
+  how: string;
   error?: string;
 }
 
@@ -121,7 +141,7 @@ export interface CellPerf {
   allocScaling: number | null;
   teardownScaling: number | null;
   allocCurve: AllocPoint[];
-  /** Heap bytes per allocated interrupt, forced GC, over `bytesMeasuredOver` interrupts. */
+  /** Heap bytes per allocated interrupt, forced GC, over `bytesMeasuredOver` interrupts (the same figure as concerns.storage.bytesPerInterrupt). */
   bytesPerInterrupt: number | null;
   bytesMeasuredOver: number;
   heapBytesPerQueue: number | null;
@@ -130,7 +150,7 @@ export interface CellPerf {
 
 export interface Cell {
   strategy: StrategyName;
-  design: "A" | "B";
+  design: DesignLetter;
   hardware: HardwareName;
   hardwareSource: HardwareSource;
   conformance: ConformanceSummary;
@@ -169,6 +189,28 @@ export interface ScaleRun {
   clean: boolean;
 }
 
+/** A figure every design obtains through the same code by construction: shown as "same path", with the reason. */
+export interface SamePath {
+  /** Where the figure is in compare.json ("perf.deliverNs", "concerns.expansion.disturbed", …). */
+  figure: string;
+  /** What the figure is, for a reader. */
+  what: string;
+  reason: string;
+}
+
+/** One row of the verdict: a concern of the thread, what was claimed, what imsim measured. */
+export interface VerdictRow {
+  concern: "storage" | "sysfs" | "expansion" | "iommu" | "pasid";
+  /** What the original discussion claimed for design A and design B (tglx, 1 Dec 2021). */
+  claims: { A: string; B: string };
+  /** What imsim measured, per design, in a few words (per hardware where they differ). */
+  measured: Record<StrategyName, string>;
+  /** The cheaper design and by how much, or "equal" with the reason. */
+  cheaper: string;
+  /** How the figures behind this row were obtained. */
+  how: string;
+}
+
 export interface GoalCheck {
   goal: string;
   ok: boolean;
@@ -186,5 +228,9 @@ export interface CompareReport {
   hardware: { name: HardwareName; source: HardwareSource; note?: string }[];
   cells: Cell[];
   scale: { hosts: number; cpusPerHost: number; devicesPerHost: number; entriesPerDevice: number; runs: ScaleRun[] };
+  /** The five concerns: the thread's claims beside what was measured for A, B and mainline. */
+  verdict: VerdictRow[];
+  /** Figures the designs share by construction. */
+  samePath: SamePath[];
   goals: GoalCheck[];
 }

@@ -16,6 +16,8 @@ export * from "./format.js";
 export * from "./report-table.js";
 export * from "./charts.js";
 export * from "./report-html.js";
+export * from "./verdict.js";
+export * from "./pictures.js";
 export * from "./compare.js";
 export * from "./out-dir.js";
 export * from "./scenario.js";

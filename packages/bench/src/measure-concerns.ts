@@ -1,6 +1,7 @@
-import { DELIVERED, SysfsView, type Queue, type QueueIrq } from "@imsim/core";
+import { DELIVERED, SysfsView, type MsiDesc, type Queue, type QueueIrq } from "@imsim/core";
 import { attachCounter, HitCounter, type CellInstance } from "./cell-instance.js";
 import type { ExpansionConcern, IommuConcern, PasidConcern, StorageConcern, SysfsConcern } from "./compare-report.js";
+import { FILL_QUEUE, type FillResult } from "./measure-scale.js";
 import { timeOp, type TimingProfile } from "./timing.js";
 
 // The five concerns of the Linux thread, each measured on one cell (strategy × hardware). Every
@@ -8,66 +9,97 @@ import { timeOp, type TimingProfile } from "./timing.js";
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
 
-/** Concern 1: bookkeeping per queue and per interrupt, from strategy.footprint(). Heap figures are filled in from perf. */
-export function measureStorage(cell: CellInstance, maxQueues = 16, maxPerQueue = 32): StorageConcern {
-  const made: Queue[] = [];
-  const size = cell.strategy.store.size;
-  const perQueue = Math.max(1, Math.min(maxPerQueue, Math.floor(size / 8)));
-  const queues = Math.max(1, Math.min(maxQueues, Math.floor(size / 2 / perQueue)));
-  try {
-    for (let i = 0; i < queues; i++) made.push(cell.strategyQueue("st", perQueue, { nvec: perQueue }));
-    const f = cell.strategy.footprint();
-    const fixed = f.items.filter((i) => i.per === "fixed").reduce((a, i) => a + i.bytes, 0);
-    return {
-      queues: f.queues,
-      interrupts: f.interrupts,
-      perQueue: f.perQueue,
-      perInterrupt: f.perInterrupt,
-      fixedBytes: fixed,
-      totalBytes: f.bytes,
-      heapBytesPerQueue: null,
-      heapBytesPerInterrupt: null,
-      footprintShareOfHeap: null,
-    };
-  } catch (e) {
-    return {
-      queues: 0, interrupts: 0, perQueue: { objects: 0, bytes: 0 }, perInterrupt: { objects: 0, bytes: 0 }, fixedBytes: 0, totalBytes: 0,
-      heapBytesPerQueue: null, heapBytesPerInterrupt: null, footprintShareOfHeap: null, error: message(e),
-    };
-  } finally {
-    for (const q of made) cell.dropQueue(q);
-    cell.resetSlices();
+/** Queues and interrupts the storage figures must be measured over, at least (quick mode included). */
+export const STORAGE_MIN_QUEUES = 1_000;
+export const STORAGE_MIN_INTERRUPTS = 10_000;
+
+/**
+ * Concern 1, storage, from the heap run (fillHost): heap growth per queue created and per interrupt
+ * allocated, forced GC around each step, over every queue and interrupt of the run's devices. The
+ * design's records are named beside the figures; their sizes are not computed anywhere.
+ */
+export function storageFromFill(
+  fill: Pick<FillResult, "queues" | "interrupts" | "heapBytesPerQueue" | "heapBytesPerInterrupt" | "heapBytesPerQueueSpread" | "heapBytesPerInterruptSpread" | "records" | "devicesPerHost">,
+): StorageConcern {
+  const out: StorageConcern = {
+    method: "heap",
+    queues: fill.queues,
+    interrupts: fill.interrupts,
+    bytesPerQueue: fill.heapBytesPerQueue,
+    bytesPerInterrupt: fill.heapBytesPerInterrupt,
+    spread: { bytesPerQueue: fill.heapBytesPerQueueSpread, bytesPerInterrupt: fill.heapBytesPerInterruptSpread },
+    records: fill.records,
+    how:
+      `V8 heap in use after a forced full GC, read before and after creating ${fill.queues.toLocaleString("en-US")} queues without interrupts ` +
+      `(bytesPerQueue = growth / queues), then after allocating ${fill.interrupts.toLocaleString("en-US")} interrupts in them, none requested (bytesPerInterrupt = growth / interrupts); ` +
+      `${fill.devicesPerHost} devices on one host, queues of ${FILL_QUEUE} store entries, after a warm-up device ran the same steps (so the JIT's own allocations are not counted). ` +
+      `spread: how far the same figures of the first and the second half of the devices lie apart. It includes what core keeps for every design (irq descriptor, vector reservation, IRTE, MSI descriptor) and what the design adds; records are named and counted, never sized.`,
+  };
+  if (fill.queues < STORAGE_MIN_QUEUES || fill.interrupts < STORAGE_MIN_INTERRUPTS) {
+    out.error = `measured over ${fill.queues} queues and ${fill.interrupts} interrupts, fewer than ${STORAGE_MIN_QUEUES} and ${STORAGE_MIN_INTERRUPTS}`;
   }
+  return out;
 }
 
-/** Concern 2: can a queue's interrupts be listed from sysfs, what did the strategy add for it, how long does listing take. */
+/** The storage concern when the heap run failed. */
+export function storageFailed(error: string): StorageConcern {
+  return { method: "heap", queues: 0, interrupts: 0, bytesPerQueue: null, bytesPerInterrupt: null, spread: { bytesPerQueue: 0, bytesPerInterrupt: 0 }, records: [], how: "forced-GC heap deltas of the heap run, which failed", error };
+}
+
+/** Every sysfs node under /sys/devices: each file and each directory above it. */
+function deviceNodes(files: Iterable<string>): Set<string> {
+  const nodes = new Set<string>();
+  for (const path of files) {
+    if (!path.startsWith("/sys/devices/")) continue;
+    const parts = path.split("/");
+    for (let i = 4; i <= parts.length; i++) nodes.add(parts.slice(0, i).join("/"));
+  }
+  return nodes;
+}
+
+/**
+ * Concern 2: can a queue's interrupts be listed from sysfs, what the queues add to sysfs (nodes,
+ * devices), what the strategy's own provider adds, how long listing takes.
+ */
 export function measureSysfs(cell: CellInstance, profile: TimingProfile, queues = 4, perQueue = 8): SysfsConcern {
+  const queueSysfs = cell.strategy.supports.queueSysfs;
+  const how =
+    `${queues} queues of ${perQueue} interrupts made through the hardware. nodesPerQueue and devicesPerQueue: SysfsView.files() under /sys/devices (files and the directories above them) and system.devices(), after minus before, per queue. ` +
+    `extraNodes: the files the strategy's own sysfs provider emits. listable: SysfsView.list(strategy.queueSysfsDir(q)) equals the queue's virqs for every queue; ` +
+    `a strategy without a per-queue directory (supports.queueSysfs false, queueSysfsDir EOPNOTSUPP) is measured as not listable.`;
   const made: Queue[] = [];
+  const empty = { queueSysfs, queues, interruptsPerQueue: perQueue, listableQueues: 0, listable: false, nodesPerQueue: 0, devicesPerQueue: 0, extraNodes: 0, extraNodesPerQueue: 0, exampleDir: "", listNs: null, how };
   try {
-    for (let i = 0; i < queues; i++) made.push(cell.hwQueue("sq", perQueue, { nvec: perQueue }));
     const view = new SysfsView(cell.system);
+    const nodesBefore = deviceNodes(view.files().keys()).size;
+    const devicesBefore = cell.system.devices().length;
+    for (let i = 0; i < queues; i++) made.push(cell.hwQueue("sq", perQueue, { nvec: perQueue }));
+    const all = view.files();
+    const nodesPerQueue = (deviceNodes(all.keys()).size - nodesBefore) / queues;
+    const devicesPerQueue = (cell.system.devices().length - devicesBefore) / queues;
     let listable = 0;
-    for (const q of made) {
-      const want = cell.strategy.irqs(q).map((i) => String(i.virq)).sort((a, b) => Number(a) - Number(b));
-      let got: string[] = [];
-      try {
-        got = view.list(cell.strategy.queueSysfsDir(q));
-      } catch {
-        got = [];
+    if (queueSysfs) {
+      for (const q of made) {
+        const want = cell.strategy.irqs(q).map((i) => String(i.virq)).sort((a, b) => Number(a) - Number(b));
+        let got: string[] = [];
+        try {
+          got = view.list(cell.strategy.queueSysfsDir(q));
+        } catch {
+          got = [];
+        }
+        if (want.length > 0 && got.length === want.length && got.every((v, i) => v === want[i])) listable++;
       }
-      if (want.length > 0 && got.length === want.length && got.every((v, i) => v === want[i])) listable++;
     }
     // The strategy's additions: what its own providers emit (files() with them minus files() without).
-    const all = view.files();
     const extra = new Set<string>();
     for (const p of cell.strategyProviders) p((path) => extra.add(path));
     let extraNodes = 0;
     for (const path of extra) if (all.has(path)) extraNodes++;
-    const dir = cell.strategy.queueSysfsDir(made[0]!);
-    const listNs = timeOp("sysfs list", () => void view.list(dir), profile).p50;
-    return { queues, listableQueues: listable, listable: listable === queues, extraNodes, extraNodesPerQueue: extraNodes / queues, exampleDir: dir, listNs };
+    const dir = queueSysfs ? cell.strategy.queueSysfsDir(made[0]!) : "";
+    const listNs = queueSysfs ? timeOp("sysfs list", () => void view.list(dir), profile).p50 : null;
+    return { ...empty, listableQueues: listable, listable: listable === queues, nodesPerQueue, devicesPerQueue, extraNodes, extraNodesPerQueue: extraNodes / queues, exampleDir: dir, listNs };
   } catch (e) {
-    return { queues, listableQueues: 0, listable: false, extraNodes: 0, extraNodesPerQueue: 0, exampleDir: "", listNs: null, error: message(e) };
+    return { ...empty, error: message(e) };
   } finally {
     for (const q of made) cell.hw.destroyQueue(q);
     cell.resetSlices();
@@ -116,7 +148,12 @@ function sameState(a: LiveState, b: LiveState | undefined): boolean {
  */
 export function measureExpansion(cell: CellInstance, profile: TimingProfile, maxTo = 64): ExpansionConcern {
   const to = Math.min(maxTo, cell.strategy.store.size);
-  const out: ExpansionConcern = { from: 1, to, costPerVectorNs: null, bulkPerVectorNs: null, ratioToBulk: null, raised: 0, handled: 0, disturbed: 0, lost: 0 };
+  const how =
+    `A queue made through the hardware grows 1 → ${to} vectors, one strategy.allocIrq at a time, and every interrupt it holds is raised through the hardware after each step. ` +
+    `disturbed: live interrupts whose store entry (read from the store), MsiDesc.writes, vector, CPU or IRTE changed; lost: raises after which the raised interrupt's own handler did not run exactly once. ` +
+    `recordsPerVector: the design's per-interrupt records (strategy.records()) after the growth minus before, per added vector. costPerVectorNs: tinybench median per vector added one at a time, against the same vectors in one range (bulkPerVectorNs).`;
+  const out: ExpansionConcern = { from: 1, to, costPerVectorNs: null, bulkPerVectorNs: null, ratioToBulk: null, raised: 0, handled: 0, disturbed: 0, lost: 0, recordsPerVector: null, how };
+  const perInterruptRecords = () => cell.strategy.records().records.reduce((n, r) => n + (r.per === "interrupt" ? r.count : 0), 0);
   const counter = new HitCounter(cell.system.irqs.limit);
   let q: Queue | undefined;
   try {
@@ -136,6 +173,7 @@ export function measureExpansion(cell: CellInstance, profile: TimingProfile, max
       }
     };
     fire(q, 1);
+    const recordsBefore = perInterruptRecords();
     for (let n = 2; n <= to; n++) {
       const before = liveState(cell, cell.strategy.irqs(q));
       cell.strategy.allocIrq(q);
@@ -145,6 +183,7 @@ export function measureExpansion(cell: CellInstance, profile: TimingProfile, max
       fire(q, n);
     }
     out.handled = counter.total();
+    out.recordsPerVector = to > 1 ? (perInterruptRecords() - recordsBefore) / (to - 1) : 0;
     cell.hw.destroyQueue(q);
     q = undefined;
     cell.resetSlices();
@@ -181,7 +220,12 @@ export function measureIommu(cell: CellInstance, allocations = 32): IommuConcern
   const host = cell.strategy.host;
   const base: IommuConcern = {
     interruptRemapping: system.interruptRemapping, allocations, resolutions: 0, resolutionsPerAllocation: 0,
-    dmaAliases: (host.pciFunction ?? host).dmaAliases.length, requesterId: -1, wireRequesterId: null, aliasesHonoured: false, faults: 0,
+    dmaAliases: (host.pciFunction ?? host).dmaAliases.length, requesterId: -1, wireRequesterId: null, aliasesHonoured: false, faults: 0, queryResolutions: 0,
+    how:
+      `system.stats.sourceIdResolutions over creating a queue and allocating ${allocations} interrupts in it, divided by ${allocations}. Core counts a resolution where the kernel resolves one: ` +
+      `set_msi_sid() at each IRTE allocation (intel_irq_remapping_alloc), or once when a child device's domain is set up with its resolved source id (design A). ` +
+      `queryResolutions: the same counter while requesterId() is queried, the queue's entries are rewritten (a PASID change where the store has PASIDs) and one interrupt is moved; it must stay 0. ` +
+      `aliasesHonoured: 8 interrupts raised the hardware's way (on NTB the peer's writes carry the proxy id, a DMA alias) all delivered, no remapping fault.`,
   };
   const made: Queue[] = [];
   const hwMade: Queue[] = [];
@@ -192,6 +236,19 @@ export function measureIommu(cell: CellInstance, allocations = 32): IommuConcern
     for (let i = 0; i < allocations; i++) cell.strategy.allocIrq(q);
     base.resolutions = system.stats.sourceIdResolutions - before;
     base.resolutionsPerAllocation = base.resolutions / allocations;
+    // Queries and rewrites resolve nothing: the kernel resolves at IRTE allocation only.
+    const queried = system.stats.sourceIdResolutions;
+    for (let i = 0; i < allocations; i++) cell.strategy.requesterId(q);
+    if (cell.strategy.store.supportsPasid) {
+      cell.strategy.setPasid(q, 0x11);
+      cell.strategy.setPasid(q, undefined);
+    }
+    const first = cell.strategy.irqs(q)[0];
+    if (first && system.cpus > 1) {
+      system.tick();
+      system.setAffinity(first.virq, [system.cpus - 1]);
+    }
+    base.queryResolutions = system.stats.sourceIdResolutions - queried;
 
     // The hardware's own writes (through the NTB: carrying the alias) must pass IR.
     const counter = new HitCounter(system.irqs.limit);
@@ -215,9 +272,18 @@ export function measureIommu(cell: CellInstance, allocations = 32): IommuConcern
   }
 }
 
+/** Passes over the queue's descriptors per timed sample of the PASID lookup (about 30 µs a sample). */
+export const PASID_LOOKUP_PASSES = 256;
+/** Rounds of the PASID lookup measurement; its figure is the lowest of their medians. */
+export const PASID_LOOKUP_ROUNDS = 3;
+
 /** Concern 5: the PASID lookup each message write makes, and what a PASID change rewrites. */
 export function measurePasid(cell: CellInstance, profile: TimingProfile, entries = 32): PasidConcern {
-  const out: PasidConcern = { supported: cell.strategy.store.supportsPasid, lookupNs: null, rewritePerEntryNs: null, queueInterrupts: 0, entriesRewritten: 0, otherEntriesTouched: 0, applied: false };
+  const how =
+    `lookupNs: the domain's pasidOf(desc), which every message write calls, timed over the ${entries} descriptors of a queue, ${PASID_LOOKUP_PASSES} passes per sample, in a loop compiled for this cell alone (the lowest of ${PASID_LOOKUP_ROUNDS} rounds' tinybench medians, per lookup). ` +
+    `rewritePerEntryNs: strategy.setPasid on that queue, per entry (the lookup, the store write). entriesRewritten: system.stats.messageWrites over one setPasid; ` +
+    `otherEntriesTouched: MsiDesc.writes of a bystander queue's 8 entries that changed; applied: every entry of the queue read back from the store with the new PASID.`;
+  const out: PasidConcern = { supported: cell.strategy.store.supportsPasid, lookupNs: null, rewritePerEntryNs: null, queueInterrupts: 0, entriesRewritten: 0, otherEntriesTouched: 0, applied: false, how };
   if (!out.supported) return out;
   const made: Queue[] = [];
   try {
@@ -235,9 +301,22 @@ export function measurePasid(cell: CellInstance, profile: TimingProfile, entries
     const lookup = system.msiDomain(first.device, first.domainId)?.pasidOf;
     if (lookup) {
       let sink = 0;
-      out.lookupNs = timeOp("pasid lookup", () => {
-        for (let i = 0; i < descs.length; i++) sink += lookup(descs[i]!);
-      }, profile, { ops: descs.length }).p50;
+      // Many passes per sample: one lookup is a few ns, far below the timer's resolution. The loop
+      // is a function of its own for each cell, so that its call site has seen this design's
+      // lookup only (one loop shared by the designs would be polymorphic for the later ones).
+      const loop = new Function("lookup", "descs", "passes", "let s = 0; for (let p = 0; p < passes; p++) for (let i = 0; i < descs.length; i++) s += lookup(descs[i]); return s;") as (
+        lookup: (d: MsiDesc) => number,
+        d: MsiDesc[],
+        passes: number,
+      ) => number;
+      // The lowest median of a few rounds: the steady state, as for delivery.
+      let best = Infinity;
+      for (let round = 0; round < PASID_LOOKUP_ROUNDS; round++) {
+        best = Math.min(best, timeOp("pasid lookup", () => {
+          sink += loop(lookup, descs, PASID_LOOKUP_PASSES);
+        }, profile, { ops: descs.length * PASID_LOOKUP_PASSES }).p50);
+      }
+      out.lookupNs = best;
       if (sink === -0.5) out.lookupNs = 0; // keeps `sink` alive
     }
     let p = 2;

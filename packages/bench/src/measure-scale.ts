@@ -1,4 +1,4 @@
-import { createSystem, type HardwareAdapter, type IrqSystem, type Queue, type ResourceSnapshot, type StrategyFactory } from "@imsim/core";
+import { createSystem, type HardwareAdapter, type IrqSystem, type Queue, type ResourceSnapshot, type StrategyFactory, type StrategyRecord } from "@imsim/core";
 import { openCell, type CellInstance } from "./cell-instance.js";
 import { fillQueue } from "./measure-perf.js";
 import { settledHeap } from "./heap.js";
@@ -36,6 +36,11 @@ export interface FillResult {
   freeMs: number;
   heapBytesPerQueue: number;
   heapBytesPerInterrupt: number;
+  /** How far the per-queue and per-interrupt figures of the run's two halves (devices) lie apart: what the measurement cannot resolve. */
+  heapBytesPerQueueSpread: number;
+  heapBytesPerInterruptSpread: number;
+  /** The first device's strategy records with every interrupt allocated: what the heap figures are about. */
+  records: StrategyRecord[];
   peakHeapBytes: number;
   peakRssBytes: number;
   /** The host's resource snapshot after freeing equals the one before the devices came. */
@@ -62,11 +67,36 @@ function sameResources(a: ResourceSnapshot, b: ResourceSnapshot): boolean {
 }
 
 /**
+ * One more device on the host runs every step of the fill once, then goes: the code the measured
+ * steps run is compiled (and its feedback allocated) before the heap is read, so that the JIT's own
+ * allocations do not read as bytes per queue.
+ */
+function warmUp(adapter: HardwareAdapter, factory: StrategyFactory, system: IrqSystem, bus: number, queues: number): void {
+  const cell = openCell(adapter, factory, SCALE_CPUS, { system, bus });
+  try {
+    const qs: Queue[] = [];
+    for (let i = 0; i < queues; i++) qs.push(cell.strategyQueue("warm", FILL_QUEUE, { nvec: 0 }));
+    for (const q of qs) fillQueue(cell, q, FILL_QUEUE);
+    for (const q of qs) {
+      const irq = cell.strategy.irqs(q)[0];
+      if (irq) {
+        system.requestIrq(irq.virq, SCALE_ACTION, noop);
+        system.freeIrq(irq.virq, SCALE_ACTION);
+      }
+      cell.strategy.freeAllIrqs(q);
+      cell.strategy.destroyQueue(q);
+    }
+  } finally {
+    cell.close();
+  }
+}
+
+/**
  * `devices` hardware instances on ONE host of SCALE_CPUS CPUs: every IMS entry of each store
  * allocated in queues of 64, one in ACTIVATE_EVERY requested (activated), then everything freed.
  * Heap is read with forced GC before the devices, after the queues, with every interrupt allocated
  * (per-queue and per-interrupt bytes: what an allocated, not yet requested interrupt holds) and
- * with the share activated (the peak).
+ * with the share activated (the peak); a warm-up device runs the same steps first (warmUp).
  */
 export function fillHost(adapter: HardwareAdapter, factory: StrategyFactory, devices: number, onDevice?: (done: number) => void): FillResult {
   const heap0 = settledHeap();
@@ -78,21 +108,37 @@ export function fillHost(adapter: HardwareAdapter, factory: StrategyFactory, dev
     for (let d = 0; d < devices; d++) cells.push(openCell(adapter, factory, SCALE_CPUS, { system, bus: scaleBus(d, SCALE_IOMMUS) }));
     const entries = cells[0]!.strategy.store.size;
     const perDevice = Math.floor(entries / FILL_QUEUE);
+    warmUp(adapter, factory, system, scaleBus(devices, SCALE_IOMMUS), perDevice);
     const heap1 = settledHeap();
-    for (const cell of cells) {
+    // The heap is also read halfway (after half the devices): the two halves' figures differ by
+    // what the measurement cannot resolve, reported as its spread.
+    const half = Math.max(1, Math.floor(devices / 2));
+    let heapQueuesHalf = heap1;
+    for (let d = 0; d < cells.length; d++) {
+      if (d === half) heapQueuesHalf = settledHeap();
       const qs: Queue[] = [];
-      for (let i = 0; i < perDevice; i++) qs.push(cell.strategyQueue("scale", FILL_QUEUE, { nvec: 0 }));
+      for (let i = 0; i < perDevice; i++) qs.push(cells[d]!.strategyQueue("scale", FILL_QUEUE, { nvec: 0 }));
       queues.push(qs);
     }
     const heap2 = settledHeap();
     let interrupts = 0;
+    let interruptsHalf = 0;
+    let heapAllocHalf = heap2;
+    let gcMs = 0;
     const t0 = performance.now();
     for (let d = 0; d < cells.length; d++) {
+      if (d === half) {
+        const g = performance.now();
+        heapAllocHalf = settledHeap();
+        interruptsHalf = interrupts;
+        gcMs += performance.now() - g;
+      }
       for (const q of queues[d]!) interrupts += fillQueue(cells[d]!, q, FILL_QUEUE);
       onDevice?.(d + 1);
     }
-    const allocMs = performance.now() - t0;
+    const allocMs = performance.now() - t0 - gcMs;
     const heapAlloc = settledHeap();
+    const records = cells[0]!.strategy.records().records;
     let activated = 0;
     const t1 = performance.now();
     for (let d = 0; d < cells.length; d++) {
@@ -120,6 +166,9 @@ export function fillHost(adapter: HardwareAdapter, factory: StrategyFactory, dev
     system.tick();
     const clean = sameResources(before, system.snapshot());
     const nq = queues.reduce((a, q) => a + q.length, 0);
+    const nqHalf = queues.slice(0, half).reduce((a, q) => a + q.length, 0);
+    const spread = (whole: number, first: number, firstN: number, second: number, secondN: number) =>
+      firstN > 0 && secondN > 0 ? Math.abs(first / firstN - second / secondN) : whole;
     return {
       hosts: 1,
       cpusPerHost: SCALE_CPUS,
@@ -133,6 +182,9 @@ export function fillHost(adapter: HardwareAdapter, factory: StrategyFactory, dev
       freeMs,
       heapBytesPerQueue: (heap2 - heap1) / nq,
       heapBytesPerInterrupt: (heapAlloc - heap2) / interrupts,
+      heapBytesPerQueueSpread: spread(0, heapQueuesHalf - heap1, nqHalf, heap2 - heapQueuesHalf, nq - nqHalf),
+      heapBytesPerInterruptSpread: spread(0, heapAllocHalf - heap2, interruptsHalf, heapAlloc - heapAllocHalf, interrupts - interruptsHalf),
+      records,
       peakHeapBytes: heap3 - heap0,
       peakRssBytes: rss,
       clean,

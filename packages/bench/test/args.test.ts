@@ -55,7 +55,7 @@ describe("parseArgs", () => {
     expect(usageError(["show", "--strategy", "flat"]).message).toMatch(/--hardware is required/);
     expect(usageError(["show", "--hardware", "nvme", "--strategy", "flat"]).message).toMatch(/--hardware must be idxd or ntb, got "nvme"/);
     expect(usageError(["show", "--hardware", "idxd"]).message).toMatch(/--strategy is required/);
-    expect(usageError(["show", "--hardware", "idxd", "--strategy", "tree"]).message).toMatch(/--strategy must be subdevice or flat/);
+    expect(usageError(["show", "--hardware", "idxd", "--strategy", "tree"]).message).toMatch(/--strategy must be subdevice, flat or mainline/);
     expect(usageError(["show", "--hardware", "idxd", "--strategy", "flat", "--view", "lspci"]).message).toMatch(/--view must be one of/);
     expect(usageError(["show", "--hardware", "idxd", "--strategy", "flat", "--view"]).message).toMatch(/--view needs a value/);
     expect(usageError(["compare", "--out", ""]).message).toBe('--out needs a value, got ""');
@@ -99,7 +99,7 @@ describe("the imsim command", () => {
       [[], /^imsim: missing command .*'imsim --help'/],
       [["bench"], /^imsim: unknown command "bench".*'imsim --help'/],
       [["compare", "--outdir", "x"], /^imsim: unknown option --outdir.*'imsim compare --help'/],
-      [["show", "--hardware", "ntb", "--strategy", "tree"], /^imsim: --strategy must be subdevice or flat.*'imsim show --help'/],
+      [["show", "--hardware", "ntb", "--strategy", "tree"], /^imsim: --strategy must be subdevice, flat or mainline.*'imsim show --help'/],
       [["show", "--hardware", "idxd", "--hardware", "ntb", "--strategy", "flat"], /^imsim: --hardware is given more than once.*'imsim show --help'/],
       [["compare", "--quick", "--out", "a", "--out", "b"], /^imsim: --out is given more than once.*'imsim compare --help'/],
     ] as const) {

@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromium } from "playwright-core";
 import type { CompareReport } from "../src/compare-report.js";
 import { ACTIVATE_EVERY, SCALE_CPUS } from "../src/measure-scale.js";
 import { runCli, type CliResult } from "./support/cli.js";
-import { CHROMIUM_ARGS, findChromium } from "./support/browser.js";
+import { findChromium, openPage } from "./support/browser.js";
+import { checkPictures } from "./support/pictures.js";
 
 // One real `imsim compare --quick` run (about 20 s on 2 cores) feeds every test of this file.
 // Figures are timings: the tests check shape, finiteness and the correctness counters, never speed.
@@ -36,16 +36,18 @@ describe("imsim compare --quick", () => {
     expect(run.stderr).not.toContain("\r");
   });
 
-  it("has the top-level fields: schema 1, machine, baseline, four cells, scale", () => {
+  it("has the top-level fields: schema 1, machine, baseline, six cells, scale, verdict, same path", () => {
     expect(report.schema).toBe(1);
     expect(report.mode).toBe("quick");
     expect(report.machine).toMatchObject({ cpus: expect.any(Number), node: process.version });
     expect(finitePositive(report.baseline.deliverNs)).toBe(true);
-    expect(report.cells.map((c) => `${c.strategy}/${c.hardware}`).sort()).toEqual(["flat/idxd", "flat/ntb", "subdevice/idxd", "subdevice/ntb"]);
+    expect(report.cells.map((c) => `${c.strategy}/${c.hardware}`).sort()).toEqual(["flat/idxd", "flat/ntb", "mainline/idxd", "mainline/ntb", "subdevice/idxd", "subdevice/ntb"]);
     expect(report.scale.runs.length).toBeGreaterThan(0);
+    expect(report.verdict.map((v) => v.concern)).toEqual(["storage", "sysfs", "expansion", "iommu", "pasid"]);
+    expect(report.samePath.map((s) => s.figure)).toContain("perf.deliverNs");
   });
 
-  it("gives every cell a conformance summary, the five concerns and the perf figures", () => {
+  it("gives every cell a conformance summary, the five concerns (each saying how it was obtained) and the perf figures", () => {
     for (const c of report.cells) {
       expect(Object.keys(c.conformance)).toEqual(expect.arrayContaining(["passed", "failed", "skipped"]));
       // the real suite ran on the real hardware package: at least its 30 bad-input cases passed, none failed
@@ -53,7 +55,10 @@ describe("imsim compare --quick", () => {
       expect(c.conformance).toMatchObject({ available: true, failed: 0, failures: [] });
       expect(c.conformance.passed).toBeGreaterThanOrEqual(30);
       expect(Object.keys(c.concerns).sort()).toEqual(["expansion", "iommu", "pasid", "storage", "sysfs"]);
-      for (const concern of Object.values(c.concerns)) expect((concern as { error?: string }).error).toBeUndefined();
+      for (const concern of Object.values(c.concerns)) {
+        expect((concern as { error?: string }).error).toBeUndefined();
+        expect((concern as { how: string }).how.length).toBeGreaterThan(40);
+      }
       expect(c.perf.error).toBeUndefined();
       for (const k of ["deliverRatio", "floorNs", "floorRatio", "allocScaling", "teardownScaling", "bytesPerInterrupt"] as const) {
         expect(finitePositive(c.perf[k]), `${c.strategy}/${c.hardware} perf.${k} = ${c.perf[k]}`).toBe(true);
@@ -62,39 +67,52 @@ describe("imsim compare --quick", () => {
     }
   });
 
-  it("cross-checks the strategies' storage footprint against the heap measurement", () => {
+  it("measures storage from the heap, over at least 1,000 queues and 10,000 interrupts even in quick mode, and names the design's records", () => {
     for (const c of report.cells) {
       const s = c.concerns.storage;
-      expect(s.perInterrupt.bytes).toBeGreaterThan(0);
-      expect(s.perInterrupt.bytes).toBeLessThanOrEqual(s.heapBytesPerInterrupt!);
-      expect(s.perQueue.bytes).toBeLessThanOrEqual(s.heapBytesPerQueue!);
-      expect(s.footprintShareOfHeap).toBeGreaterThan(0);
-      expect(s.footprintShareOfHeap).toBeLessThanOrEqual(1);
-      expect(report.goals.find((g) => g.goal === `storage footprint within the measured heap (${c.design} ${c.strategy} / ${c.hardware})`)?.ok).toBe(true);
+      expect(s.method).toBe("heap");
+      expect(s.queues).toBeGreaterThanOrEqual(1_000);
+      expect(s.interrupts).toBeGreaterThanOrEqual(10_000);
+      expect(finitePositive(s.bytesPerQueue) && finitePositive(s.bytesPerInterrupt)).toBe(true);
+      expect(s.bytesPerInterrupt).toBe(c.perf.bytesPerInterrupt);
+      expect(s.records.length).toBeGreaterThan(0);
+      for (const r of s.records) expect(Object.keys(r).sort()).toEqual(["count", "per", "what"]);
+      expect(report.goals.find((g) => g.goal.startsWith("storage measured from the heap") && g.goal.endsWith(`(${c.design} ${c.strategy} / ${c.hardware})`))?.ok).toBe(true);
     }
   });
 
-  it("finds expansion disturbs and loses nothing, and every queue listable from sysfs", () => {
+  it("finds expansion disturbs and loses nothing, and every queue listable from sysfs where the design has a per-queue directory", () => {
     for (const c of report.cells) {
       const e = c.concerns.expansion;
       expect(e.raised).toBeGreaterThan(0);
       expect(e.disturbed).toBe(0);
       expect(e.lost).toBe(0);
-      expect(c.concerns.sysfs.listable).toBe(true);
+      expect(c.concerns.sysfs.queueSysfs).toBe(c.strategy !== "mainline");
+      expect(c.concerns.sysfs.listable).toBe(c.strategy !== "mainline");
     }
   });
 
-  it("measures what separates the designs: design A adds no sysfs nodes and resolves the requester id once per queue", () => {
+  it("measures what separates the designs: A's child devices and single resolution, B's attribute groups and indirections, mainline's contexts", () => {
     for (const c of report.cells) {
-      const { sysfs, iommu } = c.concerns;
-      if (c.strategy === "subdevice") {
-        expect(sysfs.extraNodes).toBe(0);
-        expect(iommu.resolutionsPerAllocation).toBeLessThan(1);
-      } else {
-        expect(sysfs.extraNodes).toBeGreaterThan(0);
-        expect(iommu.resolutionsPerAllocation).toBeGreaterThanOrEqual(1);
-      }
+      const { sysfs, iommu, expansion } = c.concerns;
+      expect(iommu.queryResolutions).toBe(0);
       expect(iommu.aliasesHonoured).toBe(true);
+      if (c.strategy === "subdevice") {
+        expect(sysfs).toMatchObject({ extraNodes: 0, devicesPerQueue: 1 });
+        expect(iommu.resolutionsPerAllocation).toBeLessThan(1);
+        expect(expansion.recordsPerVector).toBe(0);
+      } else {
+        expect(sysfs.devicesPerQueue).toBe(0);
+        expect(iommu.resolutionsPerAllocation).toBe(1);
+      }
+      if (c.strategy === "flat") {
+        expect(sysfs.extraNodes).toBeGreaterThan(0);
+        expect(expansion.recordsPerVector).toBe(2);
+      }
+      if (c.strategy === "mainline") {
+        expect(sysfs).toMatchObject({ extraNodes: 0, nodesPerQueue: 0, listNs: null });
+        expect(expansion.recordsPerVector).toBe(1);
+      }
       if (c.hardware === "idxd") {
         expect(c.concerns.pasid).toMatchObject({ supported: true, applied: true, otherEntriesTouched: 0 });
         expect(c.concerns.pasid.entriesRewritten).toBe(c.concerns.pasid.queueInterrupts);
@@ -103,7 +121,7 @@ describe("imsim compare --quick", () => {
   });
 
   it("frees everything in the scale runs", () => {
-    expect(report.scale.runs.length).toBe(4);
+    expect(report.scale.runs.length).toBe(6);
     for (const r of report.scale.runs) {
       expect(r.clean).toBe(true);
       expect({ hosts: r.hosts, cpusPerHost: r.cpusPerHost }).toEqual({ hosts: 1, cpusPerHost: SCALE_CPUS });
@@ -119,7 +137,7 @@ describe("imsim compare --quick", () => {
     expect(html).toMatch(/^<!doctype html>/);
     const urls = [...html.matchAll(/(?:src|href)\s*=\s*["']([^"']+)/g)].map((m) => m[1]);
     expect(urls).toEqual([]);
-    expect(html.match(/<svg/g)?.length).toBe(3);
+    expect(html.match(/<svg/g)?.length).toBe(3 + 2 * 3);
   });
 });
 
@@ -128,22 +146,25 @@ const browserMissing = !executablePath && !process.env["CI"];
 
 describe("the HTML report in headless Chromium", () => {
   it.skipIf(browserMissing)(
-    `renders the concern table and the three charts${browserMissing ? " [skipped: no /usr/bin/chromium or chromium-headless-shell; apt-get install -y --no-install-recommends chromium]" : ""}`,
+    `renders the verdict, the concern table, the three charts and the six pictures, readable and without console errors${browserMissing ? " [skipped: no /usr/bin/chromium or chromium-headless-shell; apt-get install -y --no-install-recommends chromium]" : ""}`,
     async () => {
       if (!executablePath) throw new Error("no Chromium: apt-get install -y --no-install-recommends chromium");
-      const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+      const { browser, page, errors: consoleErrors } = await openPage(executablePath);
       try {
-        const page = await browser.newPage();
         const requests: string[] = [];
         page.on("request", (r) => requests.push(r.url()));
         await page.goto(pathToFileURL(path.join(dir, "index.html")).href, { waitUntil: "load" });
         expect(requests.filter((u) => !u.startsWith("file:"))).toEqual([]);
 
         const rows = await page.locator("#concerns tbody tr").allTextContents();
-        expect(rows).toHaveLength(4);
+        expect(rows).toHaveLength(6);
         expect(rows.join("\n")).toMatch(/A subdevice \/ idxd/);
-        expect(await page.locator("#perf tbody tr").count()).toBe(4);
+        expect(rows.join("\n")).toMatch(/M mainline \/ ntb/);
+        expect(await page.locator("#perf tbody tr").count()).toBe(6);
         expect(await page.locator("#machine").textContent()).toContain(report.machine.node);
+        // The verdict is the first table of the page, one row per concern.
+        expect(await page.locator("table").first().getAttribute("id")).toBe("verdict");
+        expect(await page.locator("#verdict tbody tr").count()).toBe(5);
 
         for (const id of ["chart-alloc", "chart-free", "chart-delivery"]) {
           const svg = page.locator(`#${id} svg`);
@@ -152,10 +173,12 @@ describe("the HTML report in headless Chromium", () => {
           expect(box?.height, id).toBeGreaterThan(100);
         }
         // Marks drawn: one line per cell in the allocation chart, one bar per cell plus the baseline and the least table dispatch.
-        expect(await page.locator("#chart-alloc svg .mark-line path").count()).toBe(4);
-        expect(await page.locator("#chart-delivery svg .mark-rect path").count()).toBe(6);
+        expect(await page.locator("#chart-alloc svg .mark-line path").count()).toBe(6);
+        expect(await page.locator("#chart-delivery svg .mark-rect path").count()).toBe(8);
         const legend = await page.locator("#chart-alloc svg").textContent();
-        expect(legend).toContain("B flat / ntb");
+        expect(legend).toContain("M mainline / ntb");
+        await checkPictures(page);
+        expect(consoleErrors).toEqual([]);
       } finally {
         await browser.close();
       }

@@ -4,7 +4,7 @@ import { wrapStrategy } from "@imsim/conformance";
 import { openCell } from "../src/cell-instance.js";
 import { localIdxdAdapter } from "../src/local-hardware.js";
 import { STRATEGIES } from "../src/matrix.js";
-import { measureExpansion } from "../src/measure-concerns.js";
+import { measureExpansion, measureIommu, measureSysfs, storageFromFill } from "../src/measure-concerns.js";
 import { QUICK_TIMING } from "../src/timing.js";
 
 // measureExpansion must read disturbed/lost from the real state (store entries, descriptors, the
@@ -69,5 +69,78 @@ describe("measureExpansion", () => {
     const e = expansion(STRATEGIES.flat, crossed);
     expect(e.handled).toBe(e.raised);
     expect(e.lost).toBe(TO - 1);
+  });
+});
+
+describe("measureSysfs", () => {
+  it("measures a design without a per-queue directory as not listable, and A's child devices and B's attribute groups per queue", () => {
+    const run = (factory: StrategyFactory) => {
+      const cell = openCell(localIdxdAdapter, factory, 4);
+      try {
+        return measureSysfs(cell, profile, 2, 4);
+      } finally {
+        cell.close();
+      }
+    };
+    const [a, b, m] = [run(STRATEGIES.subdevice), run(STRATEGIES.flat), run(STRATEGIES.mainline)];
+    expect(a).toMatchObject({ queueSysfs: true, listable: true, listableQueues: 2, devicesPerQueue: 1, extraNodes: 0 });
+    // The child's directory, its uevent, its msi_irqs/ and one file per interrupt.
+    expect(a.nodesPerQueue).toBe(3 + 4);
+    expect(b).toMatchObject({ queueSysfs: true, listable: true, devicesPerQueue: 0 });
+    expect(b.extraNodesPerQueue).toBe(1 + 4);
+    expect(m).toMatchObject({ queueSysfs: false, listable: false, listableQueues: 0, nodesPerQueue: 0, devicesPerQueue: 0, extraNodes: 0, exampleDir: "", listNs: null });
+    expect(m.error).toBeUndefined();
+    expect(m.how).toContain("not listable");
+  });
+});
+
+describe("measureIommu", () => {
+  it("counts resolutions where the kernel resolves: once per child device for A, once per IRTE for B and mainline; queries and rewrites count none", () => {
+    const run = (factory: StrategyFactory) => {
+      const cell = openCell(localIdxdAdapter, factory, 4);
+      try {
+        return measureIommu(cell, 8);
+      } finally {
+        cell.close();
+      }
+    };
+    expect(run(STRATEGIES.subdevice)).toMatchObject({ resolutions: 1, queryResolutions: 0, aliasesHonoured: true });
+    expect(run(STRATEGIES.flat)).toMatchObject({ resolutions: 8, resolutionsPerAllocation: 1, queryResolutions: 0 });
+    expect(run(STRATEGIES.mainline)).toMatchObject({ resolutions: 8, resolutionsPerAllocation: 1, queryResolutions: 0 });
+  });
+
+  it("would see a design that resolves on a query", () => {
+    const resolving = wrapStrategy(STRATEGIES.flat, (real: ImsStrategy) => ({
+      requesterId: (q: Queue) => {
+        real.system.stats.sourceIdResolutions++;
+        return real.requesterId(q);
+      },
+    }));
+    const cell = openCell(localIdxdAdapter, resolving, 4);
+    try {
+      expect(measureIommu(cell, 4).queryResolutions).toBe(4);
+    } finally {
+      cell.close();
+    }
+  });
+});
+
+describe("measureExpansion's records per vector", () => {
+  it("reads the design's per-interrupt records: none for A, two for B, one for mainline", () => {
+    expect([expansion(STRATEGIES.subdevice), expansion(STRATEGIES.flat), expansion(STRATEGIES.mainline)].map((e) => e.recordsPerVector)).toEqual([0, 2, 1]);
+  });
+});
+
+describe("storageFromFill", () => {
+  const fill = { queues: 1568, interrupts: 100_352, heapBytesPerQueue: 470, heapBytesPerInterrupt: 1000, heapBytesPerQueueSpread: 12, heapBytesPerInterruptSpread: 1, records: [], devicesPerHost: 49 };
+  it("is a heap figure that says how it was measured", () => {
+    const s = storageFromFill(fill);
+    expect(s).toMatchObject({ method: "heap", queues: 1568, interrupts: 100_352, bytesPerQueue: 470, bytesPerInterrupt: 1000, spread: { bytesPerQueue: 12, bytesPerInterrupt: 1 } });
+    expect(s.how).toContain("forced full GC");
+    expect(s.error).toBeUndefined();
+  });
+  it("is an error when measured over fewer than 1,000 queues or 10,000 interrupts", () => {
+    expect(storageFromFill({ ...fill, queues: 999 }).error).toContain("fewer than 1000");
+    expect(storageFromFill({ ...fill, interrupts: 9_999 }).error).toContain("fewer than");
   });
 });

@@ -1,5 +1,5 @@
 import { DELIVERED, HELD } from "@imsim/core";
-import type { CpumaskLike, ImsStrategy, IrqSystem, Queue, QueueIrq, QueueOptions, ResourceSnapshot, StrategyFactory } from "@imsim/core";
+import type { CpumaskLike, ImsStrategy, IrqSystem, Queue, QueueIrq, QueueOptions, ResourceSnapshot, StrategyFactory, StrategySupports } from "@imsim/core";
 import type { Capabilities, HardwareAdapter, HardwareInstance, HardwareOptions } from "./adapter.js";
 import { deepEqual, equal, fail, ok, show } from "./assert.js";
 
@@ -24,15 +24,15 @@ export interface ConformanceOptions {
 /** Name of the action the suite requests on every interrupt it checks. */
 export const CONFORMANCE_ACTION = "imsim-conformance";
 
-/** What "unchanged" means: the system's resource counts plus the strategy's bookkeeping. */
+/** What "unchanged" means: the system's resource counts plus the strategy's records. */
 export interface SuiteSnapshot {
   system: ResourceSnapshot;
   strategy: { queues: number; interrupts: number; objects: number };
 }
 
 export function suiteSnapshot(instance: HardwareInstance): SuiteSnapshot {
-  const f = instance.strategy.footprint();
-  return { system: instance.system.snapshot(), strategy: { queues: f.queues, interrupts: f.interrupts, objects: f.objects } };
+  const r = instance.strategy.records();
+  return { system: instance.system.snapshot(), strategy: { queues: r.queues, interrupts: r.interrupts, objects: r.objects } };
 }
 
 /**
@@ -63,6 +63,8 @@ export interface SuiteContext {
   readonly options: ConformanceOptions;
   readonly label: string;
   readonly supports: Capabilities;
+  /** What the strategy offers beyond every strategy's methods (`strategy.supports`, read from the probe). */
+  readonly strategySupports: StrategySupports;
   readonly strategyName: string;
   readonly storeSize: number;
   readonly cpus: number;
@@ -99,6 +101,7 @@ export function prepare(options: ConformanceOptions): Prepared {
       options,
       label: options.label ?? `${probe.strategy.name} × ${options.hardware.name}`,
       supports,
+      strategySupports: { ...probe.strategy.supports },
       strategyName: probe.strategy.name,
       storeSize,
       cpus: probe.system.cpus,

@@ -1,7 +1,7 @@
 import { SysfsView, isImsimError } from "@imsim/core";
 import type { ConformanceOptions, TestFunction } from "./harness.js";
-import { group, withHarness } from "./harness.js";
-import { deepEqual, equal, fail, ok, show } from "./assert.js";
+import { CONFORMANCE_ACTION, group, withHarness } from "./harness.js";
+import { deepEqual, equal, fail, ok, show, throwsCode } from "./assert.js";
 
 /** Names under `dir`, or [] when the view has no such directory (the kernel removes an empty msi_irqs/). */
 function listOrEmpty(view: SysfsView, dir: string): string[] {
@@ -16,10 +16,58 @@ function listOrEmpty(view: SysfsView, dir: string): string[] {
 /** Content of a msi_irqs/<virq> file: the mode, one word and a newline (kernel msi_mode_show). */
 const MSI_IRQS_CONTENT = /^msix?\n$/;
 
-/** Concern 2, sysfs: each queue's interrupts can be listed from the sysfs view with the kernel's contents. */
+/**
+ * Concern 2, sysfs. A strategy with a per-queue directory (`supports.queueSysfs`): each queue's
+ * interrupts can be listed from it with the kernel's contents. One without (mainline): no directory
+ * lists a queue's interrupts, and each is still shown where the kernel shows every interrupt.
+ */
 export function sysfsTests(test: TestFunction, options: ConformanceOptions): void {
   group(test, options, ({ ctx, add }) => {
     const n = Math.min(3, ctx.sliceSize);
+
+    add(`sysfs: the strategy's manifest (queueSysfs ${ctx.strategySupports.queueSysfs}) matches queueSysfsDir: a /sys path, or EOPNOTSUPP without one`, () => {
+      withHarness(ctx, (h) => {
+        equal(typeof h.strategy.supports.queueSysfs, "boolean", "strategy.supports.queueSysfs is a boolean");
+        const q = h.queue(0, { nvec: n });
+        if (h.strategy.supports.queueSysfs) {
+          const dir = h.strategy.queueSysfsDir(q);
+          ok(typeof dir === "string" && dir.startsWith("/sys/"), `queueSysfsDir(${q.name}) is a /sys path, got ${show(dir)}`);
+        } else {
+          throwsCode(() => h.strategy.queueSysfsDir(q), "EOPNOTSUPP", `queueSysfsDir(${q.name}) of a strategy without per-queue sysfs`);
+        }
+      });
+    });
+
+    if (!ctx.strategySupports.queueSysfs) {
+      add("sysfs: without a per-queue directory, no sysfs directory lists a queue's virqs (the queue is not listable): only /sys/kernel/irq/N and /proc/irq/N name them", () => {
+        withHarness(ctx, (h) => {
+          const a = h.queue(0, { nvec: n });
+          const b = h.queue(1, { nvec: n });
+          const view = new SysfsView(h.system);
+          // Only the kernel's files of every interrupt name them: /sys/kernel/irq/N and /proc/irq/N.
+          const virqs = new Set([...h.strategy.irqs(a), ...h.strategy.irqs(b)].map((i) => String(i.virq)));
+          for (const path of view.files().keys()) {
+            if (path.startsWith("/sys/kernel/irq/") || path.startsWith("/proc/irq/")) continue;
+            const named = path.split("/").find((part) => virqs.has(part));
+            ok(named === undefined, `${path} names virq ${named} of a queue, yet supports.queueSysfs is false`);
+          }
+        });
+      });
+
+      add("sysfs: without a per-queue directory, each interrupt of a queue is still in /sys/kernel/irq/<virq> with its hwirq, chip and action", () => {
+        withHarness(ctx, (h) => {
+          const q = h.queue(0, { nvec: n });
+          const view = new SysfsView(h.system);
+          for (const irq of h.strategy.irqs(q)) {
+            const desc = h.system.irqDesc(irq.virq)!;
+            equal(view.read(`/sys/kernel/irq/${irq.virq}/hwirq`), `${desc.hwirq}\n`, `/sys/kernel/irq/${irq.virq}/hwirq`);
+            equal(view.read(`/sys/kernel/irq/${irq.virq}/chip_name`), `${desc.chipName}\n`, `/sys/kernel/irq/${irq.virq}/chip_name`);
+            ok(view.read(`/sys/kernel/irq/${irq.virq}/actions`).includes(CONFORMANCE_ACTION), `/sys/kernel/irq/${irq.virq}/actions names the suite's action`);
+          }
+        });
+      });
+      return;
+    }
 
     add("sysfs: a queue's directory lists exactly its virqs, in numeric order", () => {
       withHarness(ctx, (h) => {

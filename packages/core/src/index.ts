@@ -30,7 +30,7 @@ export * from "./views/sysfs-view.js";
 export * from "./views/debugfs-irqs.js";
 export * from "./views/debugfs-domains.js";
 export * from "./views/vector-debug.js";
-export * from "./footprint.js";
+export * from "./records.js";
 export * from "./strategy.js";
 export * from "./queue-irq-cache.js";
 export * from "./hardware.js";

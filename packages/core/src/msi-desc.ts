@@ -15,7 +15,12 @@ export class MsiDesc {
   readonly storeIndex: number;
   /** The Linux irq; 0 while the descriptor is not associated (MSI_DESC_NOTASSOCIATED). */
   virq: number;
-  readonly cookie: number;
+  /**
+   * The instance cookie. The allocation sets it; `MsiDomain.setCookie` changes it for a live
+   * interrupt (the model's stand-in for a driver updating `desc->data.icookie` under the descriptor
+   * lock: v6.9 had no API for it, see MsiDomain.setCookie).
+   */
+  cookie: number;
   /** Last message written; updated in place, never reallocated. */
   readonly msg: MsiMsg = { addressLo: 0, addressHi: 0, data: 0 };
   /** PASID last written with the message (-1: none). */

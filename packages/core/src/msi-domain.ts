@@ -349,6 +349,21 @@ export class MsiDomain {
     return targets.length;
   }
 
+  /**
+   * Changes the instance cookie of the live descriptor at `index` (msi_desc::data.icookie). v6.9
+   * copies the cookie once, in msi_domain_alloc_irq_at(), and offers no call to change it (VFIO's
+   * IMS backend applied a new cookie to the next allocation only, vfio_pci_ims_set_cookie in the
+   * 2023 RFC); the model lets a driver update it in place, as one holding the descriptor lock could,
+   * and `rewrite(index)` then writes the entry with it. ENOENT when `index` holds no interrupt.
+   */
+  setCookie(index: number, cookie: number): void {
+    this.#assertLive();
+    const at = this.#checkIndex(index, "MSI index");
+    const desc = this.#descs[at];
+    if (!desc) throw new ImsimError("ENOENT", `MSI index ${at} of ${this.name} is not allocated`);
+    desc.cookie = checkInt(cookie, 0, Number.MAX_SAFE_INTEGER, `instance cookie for ${this.name}`);
+  }
+
   /** Rewrites the message (and PASID) of `index` if it is written: after a PASID change, for one. */
   rewrite(index: number): void {
     this.#env.atomically(() => {

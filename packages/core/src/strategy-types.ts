@@ -7,16 +7,20 @@ import type { MessageStore } from "./message-store.js";
 import type { Cpumask, CpumaskLike } from "./cpumask.js";
 import type { MsiDomain, MsiAllocOptions } from "./msi-domain.js";
 import type { MsiMsg } from "./msi-message.js";
-import type { Footprint, FootprintItem } from "./footprint.js";
+import type { StrategyRecord, StrategyRecords } from "./records.js";
 
-/** Version of the strategy interface below; a strategy reports the one it was built for. */
-export const STRATEGY_INTERFACE_VERSION = 1;
+/**
+ * Version of the strategy interface below; a strategy reports the one it was built for. 2: a
+ * design chooses each interrupt's cookie (`cookieOf`), a per-queue sysfs directory is optional
+ * (`supports.queueSysfs`), and `records()` names a design's records instead of estimating bytes.
+ */
+export const STRATEGY_INTERFACE_VERSION = 2;
 
 /** Marks the queue handles a strategy made (Symbol.for, so the ESM and CJS builds agree). */
 export const QUEUE_BRAND = Symbol.for("imsim.queue");
 
 export interface QueueOptions {
-  /** Queue name: the subdevice name in design A, the attribute-group name in design B. */
+  /** Queue name: the subdevice name in design A, the attribute-group name in design B, the driver's name for it in mainline. */
   name: string;
   /** PASID (20 bits) the queue's interrupt messages carry; none when omitted. */
   pasid?: number;
@@ -26,6 +30,15 @@ export interface QueueOptions {
   slice?: { base: number; count: number };
   /** CPUs for the queue's interrupts (a mask, "0-3", [0, 1], …); the default affinity when omitted. */
   affinity?: CpumaskLike;
+}
+
+/** What a strategy offers beyond the methods every strategy has; the conformance suite tests what is there and reports what is not. */
+export interface StrategySupports {
+  /**
+   * A sysfs directory per queue that lists exactly the queue's virqs (`queueSysfsDir`): design A's
+   * child device, design B's attribute group. Without it (mainline), `queueSysfsDir` is EOPNOTSUPP.
+   */
+  readonly queueSysfs: boolean;
 }
 
 /** A queue as users hold it: an opaque, branded handle. */
@@ -40,7 +53,7 @@ export interface QueueIrq {
   readonly virq: number;
   /** Index within the queue (0 = the queue's first slot). */
   readonly index: number;
-  /** msi_index in the domain that owns it (design A: the child's; design B: the host's). */
+  /** msi_index in the domain that owns it (design A: the child's; designs B and mainline: the host's). */
   readonly msiIndex: number;
   /** Physical entry of the host store: what the device uses as the interrupt handle. */
   readonly storeIndex: number;
@@ -50,9 +63,10 @@ export interface QueueIrq {
 }
 
 /**
- * The seam between a partitioned device's driver and the IMS storage design. Both
- * `@imsim/strategy-subdevice` (design A) and `@imsim/strategy-flat` (design B) implement it, and
- * their `createStrategy` factories share one signature, so swapping designs is one import.
+ * The seam between a partitioned device's driver and the IMS storage design.
+ * `@imsim/strategy-subdevice` (design A), `@imsim/strategy-flat` (design B) and
+ * `@imsim/strategy-mainline` (Linux v6.2-v6.9) implement it, and their `createStrategy` factories
+ * share one signature, so swapping designs is one import.
  */
 export interface ImsStrategy {
   readonly name: string;
@@ -60,6 +74,7 @@ export interface ImsStrategy {
   readonly system: IrqSystem;
   readonly host: Device;
   readonly store: MessageStore;
+  readonly supports: StrategySupports;
   createQueue(options: QueueOptions): Queue;
   destroyQueue(queue: Queue): void;
   /** Allocates at queue index `index`, or at the lowest free one when omitted (MSI_ANY_INDEX). */
@@ -80,9 +95,10 @@ export interface ImsStrategy {
   pasidOf(queue: Queue): number | undefined;
   /** Requester id the queue's interrupt writes carry (what interrupt remapping verifies). */
   requesterId(queue: Queue): number;
-  /** Sysfs directory whose entries are the queue's virqs. */
+  /** Sysfs directory whose entries are the queue's virqs; EOPNOTSUPP unless `supports.queueSysfs`. */
   queueSysfsDir(queue: Queue): string;
-  footprint(): Footprint;
+  /** The design's records, named and counted (their bytes are measured from the heap by the bench). */
+  records(): StrategyRecords;
   /** Destroys every queue; the strategy is unusable afterwards. */
   dispose(): void;
 }
@@ -110,7 +126,7 @@ export interface StrategyOptions {
   affinity?: CpumaskLike;
 }
 
-/** The signature both strategy packages export as `createStrategy`. */
+/** The signature every strategy package exports as `createStrategy`. */
 export type StrategyFactory = (system: IrqSystem, host: Device, store: MessageStore, options?: StrategyOptions) => ImsStrategy;
 
 /** Core-side state of a queue; a design keeps its own records beside it. */
@@ -148,13 +164,21 @@ export interface StrategyDesign {
   claimIndex(queue: QueueState, index: number): void;
   /** Called after queue index `index` was freed, or when its allocation failed. */
   releaseIndex(queue: QueueState, index: number): void;
+  /**
+   * The instance cookie (msi_instance_cookie, include/linux/msi_api.h) of the interrupt allocated at
+   * queue index `index`: what the domain's `pasidOf` may read back from the descriptor. Designs A
+   * and B pass the queue id; mainline passes the PASID, as pci_ims_alloc_irq() callers did.
+   */
+  cookieOf(queue: QueueState, index: number): number;
   /** Records a PASID change where the design looks it up at message-write time. */
   recordPasid(queue: QueueState, pasid: number | undefined): void;
   requesterId(queue: QueueState): number;
-  queueSysfsDir(queue: QueueState): string;
+  /** The queue's own sysfs directory; a design without one leaves it out (`supports.queueSysfs` false). */
+  queueSysfsDir?(queue: QueueState): string;
   /** The design's additions to the sysfs view. */
   sysfs: SysfsProvider;
-  footprintItems(): FootprintItem[];
+  /** The design's own records, named and counted from its live structures. */
+  records(): StrategyRecord[];
   /** Releases what the design set up at creation (design B's host domain), after every queue is gone. */
   dispose?(): void;
 }

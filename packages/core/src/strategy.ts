@@ -8,7 +8,7 @@ import type { MessageStore } from "./message-store.js";
 import { PASID_MAX, checkMessageStore } from "./message-store.js";
 import { toCpumask } from "./cpumask.js";
 import type { MsiAllocOptions } from "./msi-domain.js";
-import { summarizeFootprint } from "./footprint.js";
+import { summarizeRecords } from "./records.js";
 import {
   QUEUE_BRAND,
   STRATEGY_INTERFACE_VERSION,
@@ -84,7 +84,7 @@ export function createQueueStrategy(system: IrqSystem, host: Device, store: Mess
   const allocOptions = (q: QueueState, o: MsiAllocOptions | undefined): MsiAllocOptions => {
     if (o !== undefined && (typeof o !== "object" || o === null)) throw new ImsimError("EINVAL", `allocation options must be an object, got ${describe(o)}`);
     const affinity = o?.affinity ?? q.affinity;
-    const out: MsiAllocOptions = { cookie: q.id };
+    const out: MsiAllocOptions = {};
     if (affinity !== undefined) out.affinity = affinity;
     return out;
   };
@@ -98,6 +98,9 @@ export function createQueueStrategy(system: IrqSystem, host: Device, store: Mess
       for (const index of indices) {
         design.claimIndex(q, index);
         try {
+          // The design chooses the cookie each interrupt carries (msi_domain_alloc_irq_at's icookie);
+          // opts is this call's own object, so it is reused rather than copied per index.
+          opts.cookie = design.cookieOf(q, index);
           domain.allocAt(design.msiIndexOf(q, index), opts);
         } catch (e) {
           design.releaseIndex(q, index);
@@ -150,6 +153,7 @@ export function createQueueStrategy(system: IrqSystem, host: Device, store: Mess
     system,
     host,
     store,
+    supports: Object.freeze({ queueSysfs: typeof design.queueSysfsDir === "function" }),
 
     createQueue(opts) {
       return system.atomically(() => {
@@ -297,13 +301,15 @@ export function createQueueStrategy(system: IrqSystem, host: Device, store: Mess
     },
 
     queueSysfsDir(queue) {
-      return design.queueSysfsDir(stateOf(queue));
+      const q = stateOf(queue);
+      if (!design.queueSysfsDir) throw new ImsimError("EOPNOTSUPP", `the ${design.name} design keeps no sysfs directory per queue (queue ${q.name}): supports.queueSysfs is false`);
+      return design.queueSysfsDir(q);
     },
 
-    footprint() {
+    records() {
       let interrupts = 0;
       for (const q of queues.values()) interrupts += design.indicesOf(q).length;
-      return summarizeFootprint(design.name, queues.size, interrupts, design.footprintItems());
+      return summarizeRecords(design.name, queues.size, interrupts, design.records());
     },
 
     dispose() {

@@ -140,6 +140,19 @@ describe("MsiDomain allocation", () => {
     expect(domain.desc(0)!.cookie).toBe(0x5a5a);
     expect(domain.desc(1)!.cookie).toBe(0);
   });
+
+  it("setCookie changes a live descriptor's cookie only: nothing is written until a rewrite", () => {
+    const sys = createSystem();
+    const { domain } = addMsixDevice(sys, "0000:01:00.0", 4);
+    domain.allocAt(0, { cookie: 7 });
+    const writes = domain.desc(0)!.writes;
+    domain.setCookie(0, 9);
+    expect(domain.desc(0)!.cookie).toBe(9);
+    expect(domain.desc(0)!.writes).toBe(writes);
+    expectCode(() => domain.setCookie(1, 9), "ENOENT");
+    expectCode(() => domain.setCookie(0, -1), "EINVAL");
+    expect(domain.desc(0)!.cookie).toBe(9);
+  });
 });
 
 describe("MsiDomain freeing", () => {

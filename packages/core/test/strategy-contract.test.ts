@@ -22,6 +22,8 @@ interface RecorderOptions {
   refuseHeld?: boolean;
   /** attachQueue throws for a queue of this name. */
   failAttach?: string;
+  /** Leave queueSysfsDir out: a design without a per-queue sysfs directory (mainline). */
+  noQueueSysfs?: boolean;
 }
 
 /** A minimal flat design (the host's secondary domain, an owner per store entry) that logs its calls. */
@@ -50,8 +52,8 @@ function recordingDesign(system: IrqSystem, host: ReturnType<IrqSystem["addPciDe
       held.set(q, new Set());
     },
     detachQueue(q) {
-      // Core allocates with the queue id as the descriptors' cookie.
-      const live = [...domain.descs()].filter((d) => d.cookie === q.id);
+      // This design's cookieOf gives the descriptors the queue id plus 1000.
+      const live = [...domain.descs()].filter((d) => d.cookie === 1000 + q.id);
       log.push(`detach ${q.name} held=${held.get(q)?.size} live=${live.length}`);
       held.delete(q);
     },
@@ -79,6 +81,10 @@ function recordingDesign(system: IrqSystem, host: ReturnType<IrqSystem["addPciDe
       if (owner[q.base + index] === q) owner[q.base + index] = undefined;
       held.get(q)!.delete(index);
     },
+    cookieOf(q, index) {
+      log.push(`cookieOf ${q.name} ${index} desc=${has(q, index)}`);
+      return 1000 + q.id;
+    },
     recordPasid(q, pasid) {
       log.push(`recordPasid ${q.name} ${pasid ?? "none"} state=${q.pasid ?? "none"}`);
     },
@@ -94,12 +100,13 @@ function recordingDesign(system: IrqSystem, host: ReturnType<IrqSystem["addPciDe
       log.push("sysfs");
       for (const [q, set] of held) for (const i of set) emit(`${host.sysfsPath}/recorder/${q.name}/${domain.getVirq(q.base + i)}`, "msi\n");
     },
-    footprintItems: () => [],
+    records: () => [{ what: "index sets", per: "queue", count: held.size }],
     dispose() {
       log.push(`dispose domainRemoved=${domain.removed}`);
       system.removeMsiDomain(host, MSI_SECONDARY_DOMAIN);
     },
   };
+  if (opts.noQueueSysfs) delete design.queueSysfsDir;
   return { design, log, domain, ref };
 }
 
@@ -260,10 +267,10 @@ describe("createQueueStrategy calls the design as the core README says", () => {
     ]);
     strategy.dispose();
     expect(take()).toEqual([]);
-    // queueOfVirq and footprint still reach the design after dispose.
+    // queueOfVirq and records still reach the design after dispose.
     expect(strategy.queueOfVirq(16)).toBeUndefined();
     expect(take()).toEqual(["queueOfVirq 16"]);
-    expect(strategy.footprint().queues).toBe(0);
+    expect(strategy.records()).toEqual({ strategy: "recorder", queues: 0, interrupts: 0, objects: 0, records: [{ what: "index sets", per: "queue", count: 0 }] });
   });
 
   it("removing the host destroys every queue before the host's domains go, and never calls the design's dispose", () => {
@@ -304,5 +311,24 @@ describe("createQueueStrategy calls the design as the core README says", () => {
     strategy.dispose();
     new SysfsView(system).files();
     expect(take("sysfs")).toEqual([]);
+  });
+
+  it("asks the design for each interrupt's cookie after the claim, and the descriptor carries it", () => {
+    const { strategy, domain, take } = setup();
+    const q = strategy.createQueue({ name: "a", nvec: 2, slice: { base: 2, count: 4 } });
+    expect(take("claim", "cookieOf")).toEqual(["claim a 0 desc=false", "cookieOf a 0 desc=false", "claim a 1 desc=false", "cookieOf a 1 desc=false"]);
+    expect([domain.desc(2)!.cookie, domain.desc(3)!.cookie]).toEqual([1000 + q.id, 1000 + q.id]);
+  });
+
+  it("a design without queueSysfsDir reports supports.queueSysfs false and makes queueSysfsDir EOPNOTSUPP, after the handle check", () => {
+    const full = setup();
+    expect(full.strategy.supports).toEqual({ queueSysfs: true });
+    const { strategy, take } = setup({ noQueueSysfs: true });
+    expect(strategy.supports).toEqual({ queueSysfs: false });
+    const q = strategy.createQueue({ name: "a", nvec: 1 });
+    take();
+    expectCode(() => strategy.queueSysfsDir(q), "EOPNOTSUPP");
+    expectCode(() => strategy.queueSysfsDir({ id: 99, name: "x", strategy: "recorder" }), "EINVAL");
+    expect(take()).toEqual([]);
   });
 });

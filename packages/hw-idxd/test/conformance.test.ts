@@ -3,6 +3,7 @@ import type { HardwareAdapter, ImsStrategy, MsiAllocOptions, Queue, QueueOptions
 import { collectConformance, runConformance, wrapStrategy } from "@imsim/conformance";
 import { createStrategy as subdevice } from "@imsim/strategy-subdevice";
 import { createStrategy as flat } from "@imsim/strategy-flat";
+import { createStrategy as mainline } from "@imsim/strategy-mainline";
 import { idxdAdapter } from "../src/index.js";
 
 // Typed with core's contract: this fails to compile if the adapter stops matching it.
@@ -13,6 +14,7 @@ const hardware: HardwareAdapter = idxdAdapter;
 // refusing with EOPNOTSUPP and leaving the system as it booted.
 runConformance(test, { strategy: subdevice, hardware });
 runConformance(test, { strategy: flat, hardware });
+runConformance(test, { strategy: mainline, hardware });
 
 /** Options without a well-formed affinity (a malformed one is kept, so bad input is still refused). */
 function withoutAffinity<T extends { affinity?: unknown }>(o: T | undefined): T | undefined {
@@ -43,6 +45,7 @@ describe("the affinity group catches a strategy that ignores affinity on IDXD", 
   for (const [name, strategy] of [
     ["subdevice", subdevice],
     ["flat", flat],
+    ["mainline", mainline],
   ] as const) {
     for (const [what, override] of ignoresAffinity) {
       test(`${name} dropping ${what} fails affinity tests`, async () => {

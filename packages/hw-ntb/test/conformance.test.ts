@@ -3,6 +3,7 @@ import { isImsimError, type HardwareAdapter, type HardwareInstance, type ImsStra
 import { collectConformance, runConformance, wrapStrategy } from "@imsim/conformance";
 import { createStrategy as subdevice } from "@imsim/strategy-subdevice";
 import { createStrategy as flat } from "@imsim/strategy-flat";
+import { createStrategy as mainline } from "@imsim/strategy-mainline";
 import { createNtbAdapter, ntbAdapter } from "../src/index.js";
 
 // Typed with core's contract: this fails to compile if the adapter stops matching it.
@@ -10,12 +11,13 @@ const hardware: HardwareAdapter = ntbAdapter;
 
 runConformance(test, { strategy: subdevice, hardware });
 runConformance(test, { strategy: flat, hardware });
+runConformance(test, { strategy: mainline, hardware });
 
 // Without a physical interrupt-remapping unit there is no PCI/IMS (Linux v6.9: only
 // intel_irq_remapping's MSI parent offers MSI_FLAG_PCI_IMS, and not in caching mode), so the
 // "ntb (no IR)" cells of the matrix cannot run an IMS design any more. What remains to check is
-// the refusal: EOPNOTSUPP where the design first creates its IMS domain (design B when the strategy
-// is made, design A at its first queue), and both hosts back at their boot snapshot.
+// the refusal: EOPNOTSUPP where the design first creates its IMS domain (designs B and mainline
+// when the strategy is made, design A at its first queue), and both hosts back at their boot snapshot.
 describe("the IMS designs are refused on NTB hosts without a physical remapping unit", () => {
   const hosts: [string, HardwareAdapter][] = [
     ["no IR", createNtbAdapter({ interruptRemapping: false })],
@@ -24,6 +26,7 @@ describe("the IMS designs are refused on NTB hosts without a physical remapping 
   for (const [name, strategy] of [
     ["subdevice", subdevice],
     ["flat", flat],
+    ["mainline", mainline],
   ] as const) {
     for (const [what, adapter] of hosts) {
       test(`${name} with ${what}: EOPNOTSUPP, and both hosts are at their boot snapshot`, () => {
@@ -48,8 +51,9 @@ describe("the IMS designs are refused on NTB hosts without a physical remapping 
         }
         expect(isImsimError(error, "EOPNOTSUPP"), String(error)).toBe(true);
         expect(String(error)).toContain("IMS");
-        // Design A gets its instance (its domains come per queue), design B is refused at create.
-        expect(h === undefined).toBe(name === "flat");
+        // Design A gets its instance (its domains come per queue); B and mainline, whose one IMS
+        // domain is the host's secondary domain, are refused when the strategy is made.
+        expect(h === undefined).toBe(name !== "subdevice");
         h?.teardown();
         expect(seen.length).toBeGreaterThan(0);
         expect(seen.map((s) => s.snapshot())).toEqual(seen.map((s) => s.bootSnapshot));
@@ -87,6 +91,7 @@ describe("the affinity group catches a strategy that ignores affinity on NTB", (
   for (const [name, strategy] of [
     ["subdevice", subdevice],
     ["flat", flat],
+    ["mainline", mainline],
   ] as const) {
     for (const [what, override] of ignoresAffinity) {
       test(`${name} dropping ${what} fails affinity tests`, async () => {

@@ -1,20 +1,15 @@
 import {
   ImsimError,
   MSI_SECONDARY_DOMAIN,
-  arrayBytes,
-  mapBytes,
   msiMode,
-  objectBytes,
-  setBytes,
-  stringBytes,
   type Device,
-  type FootprintItem,
   type IrqSystem,
   type MessageStore,
   type MsiDesc,
   type MsiDomain,
   type QueueState,
   type StrategyDesign,
+  type StrategyRecord,
 } from "@imsim/core";
 
 /** One row of the per-queue table: which indices and which PASID belong to the queue. */
@@ -23,11 +18,6 @@ interface QueueRow {
   readonly indices: Set<number>;
   pasid: number;
 }
-
-const ROW_FIELDS = 3;
-const DOMAIN_FIELDS = 19;
-const DESC_FIELDS = 9;
-const MSG_FIELDS = 3;
 
 /**
  * Design B, "flat": the host device keeps every descriptor of its store in one IMS domain (its
@@ -115,6 +105,11 @@ export class FlatDesign implements StrategyDesign {
     return this.#rowOfIndex[desc.msiIndex]?.queue;
   }
 
+  /** The queue id: the PASID is looked up in the queue table at each write, not carried in the descriptor. */
+  cookieOf(queue: QueueState): number {
+    return queue.id;
+  }
+
   recordPasid(queue: QueueState, pasid: number | undefined): void {
     this.#row(queue).pasid = pasid ?? -1;
   }
@@ -154,30 +149,15 @@ export class FlatDesign implements StrategyDesign {
     return n;
   }
 
-  footprintItems(): FootprintItem[] {
-    const rows = [...this.#rows.values()];
-    const interrupts = rows.reduce((a, r) => a + r.indices.size, 0);
+  /** What design B keeps beside the host's domain: the queue table and its index sets. */
+  records(): StrategyRecord[] {
+    let interrupts = 0;
+    for (const row of this.#rows.values()) interrupts += row.indices.size;
     return [
-      {
-        what: "host IMS domain and its descriptor table (one slot per store entry)",
-        per: "fixed",
-        objects: 2,
-        bytes: objectBytes(DOMAIN_FIELDS) + arrayBytes([]) + this.#domain.hwsize * 8,
-      },
-      { what: "index → queue table (one slot per store entry)", per: "fixed", objects: 1, bytes: arrayBytes(this.#rowOfIndex) },
-      { what: "queue table map", per: "fixed", objects: 1, bytes: mapBytes(this.#rows) },
-      {
-        what: "queue rows (row, index set, attribute-group name)",
-        per: "queue",
-        objects: rows.length * 3,
-        bytes: rows.reduce((a, r) => a + objectBytes(ROW_FIELDS) + setBytes(new Set()) + stringBytes(r.queue.name), 0),
-      },
-      {
-        what: "MSI descriptors, cached messages and index-set entries",
-        per: "interrupt",
-        objects: interrupts * 2,
-        bytes: interrupts * (objectBytes(DESC_FIELDS) + objectBytes(MSG_FIELDS) + 16),
-      },
+      { what: "host IMS domain's descriptor table and the index → queue table (one slot per store entry each)", per: "fixed", count: 2 },
+      { what: "queue table map", per: "fixed", count: 1 },
+      { what: "queue row (row, index set: two objects per queue)", per: "queue", count: this.#rows.size * 2 },
+      { what: "index-set entry + index-table slot (two records per interrupt)", per: "interrupt", count: interrupts * 2 },
     ];
   }
 }

@@ -100,16 +100,25 @@ describe("design B: the host keeps every descriptor", () => {
     expect(system.snapshot()).toEqual({ ...start, domains: start.domains - 1 });
   });
 
-  it("grows its footprint per interrupt from the index set, and per queue from the table rows", () => {
+  it("counts its records per interrupt from the index sets, and per queue from the table rows", () => {
     const { strategy } = setup();
-    const empty = strategy.footprint();
+    const empty = strategy.records();
     const q = strategy.createQueue({ name: "a", nvec: 4 });
-    const f = strategy.footprint();
-    expect(f.queues).toBe(1);
-    expect(f.interrupts).toBe(4);
-    expect(f.perInterrupt.bytes).toBeGreaterThan(0);
-    expect(f.bytes).toBeGreaterThan(empty.bytes);
+    const r = strategy.records();
+    expect(r.queues).toBe(1);
+    expect(r.interrupts).toBe(4);
+    const count = (per: string) => r.records.filter((x) => x.per === per).reduce((n, x) => n + x.count, 0);
+    expect(count("interrupt")).toBe(8);
+    expect(count("queue")).toBe(2);
+    expect(r.objects).toBe(empty.objects + 10);
     strategy.destroyQueue(q);
-    expect(strategy.footprint().bytes).toBe(empty.bytes);
+    expect(strategy.records()).toEqual(empty);
+  });
+
+  it("carries the queue id as each interrupt's cookie and has a per-queue sysfs directory", () => {
+    const { strategy, system } = setup();
+    const q = strategy.createQueue({ name: "a", nvec: 2, pasid: 5 });
+    for (const irq of strategy.irqs(q)) expect(system.irqDesc(irq.virq)!.msiDesc!.cookie).toBe(q.id);
+    expect(strategy.supports.queueSysfs).toBe(true);
   });
 });

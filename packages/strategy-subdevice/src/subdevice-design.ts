@@ -2,18 +2,15 @@ import {
   ImsimError,
   MSI_DEFAULT_DOMAIN,
   StoreSlice,
-  arrayBytes,
   imsTemplate,
-  mapBytes,
-  objectBytes,
   type Device,
-  type FootprintItem,
   type IrqSystem,
   type MessageStore,
   type MsiDomain,
   type QueueState,
   type SourceId,
   type StrategyDesign,
+  type StrategyRecord,
 } from "@imsim/core";
 
 /** Design A's record of one queue: the child device and what was resolved when it was made. */
@@ -27,14 +24,6 @@ interface Subdevice {
 }
 
 const PASID_PROPERTY = "pasid";
-/** Own fields of the records this design allocates, for the footprint (counted from the classes). */
-const SUBDEVICE_FIELDS = 5;
-const DEVICE_FIELDS = 11;
-const DOMAIN_FIELDS = 19;
-const SLICE_FIELDS = 6;
-const SOURCE_FIELDS = 3;
-const DESC_FIELDS = 9;
-const MSG_FIELDS = 3;
 
 /**
  * The chip name stem of a child's domain: the device-specific store's own (IDXD's "PCI-IDXD"), but
@@ -125,6 +114,11 @@ export class SubdeviceDesign implements StrategyDesign {
     return out;
   }
 
+  /** The queue id: the PASID lives on the child device, so the cookie has nothing to carry. */
+  cookieOf(queue: QueueState): number {
+    return queue.id;
+  }
+
   // The child's domain is the queue's: nothing to record per index.
   claimIndex(): void {}
   releaseIndex(): void {}
@@ -149,26 +143,15 @@ export class SubdeviceDesign implements StrategyDesign {
   /** Nothing extra: the child device's own msi_irqs/ is the queue's view. */
   readonly sysfs = (): void => {};
 
-  footprintItems(): FootprintItem[] {
-    let descs = 0;
-    let slots = 0;
-    for (const sub of this.#byQueue.values()) {
-      descs += sub.domain.allocated;
-      slots += sub.domain.hwsize;
-    }
+  /**
+   * What design A keeps: per queue, the child device and what hangs off it. Nothing per interrupt:
+   * the descriptors are core's, in the child's own domain.
+   */
+  records(): StrategyRecord[] {
     const queues = this.#byQueue.size;
     return [
-      { what: "queue index maps", per: "fixed", objects: 2, bytes: mapBytes(this.#byQueue) + mapBytes(this.#byDevice) },
-      {
-        what: "subdevice records (child device, its properties, IMS domain, store slice, resolved source id)",
-        per: "queue",
-        objects: queues * 6,
-        bytes:
-          queues * (objectBytes(SUBDEVICE_FIELDS) + objectBytes(DEVICE_FIELDS) + objectBytes(DOMAIN_FIELDS) + objectBytes(SLICE_FIELDS) + objectBytes(SOURCE_FIELDS)) +
-          [...this.#byQueue.values()].reduce((a, s) => a + mapBytes(s.device.properties), 0),
-      },
-      { what: "per-child descriptor tables (one slot per slice entry)", per: "queue", objects: queues, bytes: queues * arrayBytes([]) + slots * 8 },
-      { what: "MSI descriptors and cached messages", per: "interrupt", objects: descs * 2, bytes: descs * (objectBytes(DESC_FIELDS) + objectBytes(MSG_FIELDS)) },
+      { what: "queue index maps (by queue id, by child device)", per: "fixed", count: 2 },
+      { what: "subdevice (record, child device, its PASID property, IMS domain, store slice, resolved source id: six objects per queue)", per: "queue", count: queues * 6 },
     ];
   }
 }

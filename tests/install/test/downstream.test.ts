@@ -10,7 +10,7 @@ let root: string;
 let tarballs: Map<string, string>;
 let app: string;
 
-const USES = ["@imsim/core", "@imsim/strategy-subdevice", "@imsim/strategy-flat", "@imsim/conformance", "@imsim/hw-idxd"];
+const USES = ["@imsim/core", "@imsim/strategy-subdevice", "@imsim/strategy-flat", "@imsim/strategy-mainline", "@imsim/conformance", "@imsim/hw-idxd"];
 
 const esmScript = (strategy: string) => `import { procInterrupts } from "@imsim/core";
 import { createStrategy } from "${strategy}";
@@ -100,21 +100,24 @@ describe("installed from packed tarballs, outside the workspace", () => {
     expect(r.status).toBe(0);
   });
 
-  it("swaps design A for design B by changing one import line", () => {
+  it.each([
+    ["@imsim/strategy-flat", "flat"],
+    ["@imsim/strategy-mainline", "mainline"],
+  ])("swaps design A for %s by changing one import line", (pkg, name) => {
     writeFileSync(join(app, "swap.mjs"), esmScript("@imsim/strategy-subdevice"));
     const a = node(app, ["swap.mjs"]);
     const text = readFileSync(join(app, "swap.mjs"), "utf8");
-    const swapped = text.replace('from "@imsim/strategy-subdevice"', 'from "@imsim/strategy-flat"');
+    const swapped = text.replace('from "@imsim/strategy-subdevice"', `from "${pkg}"`);
     const changed = text.split("\n").filter((line, i) => line !== swapped.split("\n")[i]);
     expect(changed).toHaveLength(1);
     writeFileSync(join(app, "swap.mjs"), swapped);
     const b = node(app, ["swap.mjs"]);
     expect(a.output).toContain("strategy subdevice handled 3");
-    expect(b.output).toContain("strategy flat handled 3");
+    expect(b.output).toContain(`strategy ${name} handled 3`);
     expect([a.status, b.status]).toEqual([0, 0]);
   });
 
-  it.each(["@imsim/strategy-subdevice", "@imsim/strategy-flat"])("runs @imsim/conformance against %s with node:test", (strategy) => {
+  it.each(["@imsim/strategy-subdevice", "@imsim/strategy-flat", "@imsim/strategy-mainline"])("runs @imsim/conformance against %s with node:test", (strategy) => {
     writeFileSync(join(app, "conformance.test.mjs"), conformanceTest(strategy));
     const r = node(app, ["--test", "--test-reporter=tap", "conformance.test.mjs"]);
     const pass = Number(/^# pass (\d+)/m.exec(r.output)?.[1]);

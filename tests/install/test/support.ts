@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const repo = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
-export const PUBLISHED = ["core", "strategy-subdevice", "strategy-flat", "conformance", "hw-idxd", "hw-ntb", "bench"] as const;
+export const PUBLISHED = ["core", "strategy-subdevice", "strategy-flat", "strategy-mainline", "conformance", "hw-idxd", "hw-ntb", "bench"] as const;
 
 /** npm pack of every published package into one folder; returns name → tarball path. */
 export function packAll(dest: string): Map<string, string> {

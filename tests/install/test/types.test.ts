@@ -168,6 +168,7 @@ const CASES: Record<string, Case> = {
   "core": { packages: ["core"], esm: CORE_ESM, cjs: CORE_CJS },
   "strategy-subdevice": { packages: ["core", "strategy-subdevice"], esm: strategyEsm("@imsim/strategy-subdevice", "SubdeviceDesign"), cjs: strategyCjs("@imsim/strategy-subdevice") },
   "strategy-flat": { packages: ["core", "strategy-flat"], esm: strategyEsm("@imsim/strategy-flat", "FlatDesign"), cjs: strategyCjs("@imsim/strategy-flat") },
+  "strategy-mainline": { packages: ["core", "strategy-mainline"], esm: strategyEsm("@imsim/strategy-mainline", "MainlineDesign"), cjs: strategyCjs("@imsim/strategy-mainline") },
   "hw-idxd": { packages: ["core", "hw-idxd"], esm: HW_IDXD_ESM, cjs: HW_IDXD_CJS },
   "hw-ntb": { packages: ["core", "hw-ntb"], esm: HW_NTB_ESM, cjs: HW_NTB_CJS },
   "conformance": { packages: ["core", "conformance"], esm: CONFORMANCE_ESM, cjs: CONFORMANCE_CJS },

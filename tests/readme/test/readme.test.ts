@@ -26,7 +26,7 @@ type Check = { run: string; expect: RegExp; report?: string } | { covered: strin
 /** Where the quick forms write their reports: a temp folder, never the checkout's report/. */
 const OUT = (name: string) => join(tmp, name);
 /** What `imsim compare` prints: the table's title line, then where it wrote the report. */
-const COMPARE_OUTPUT = /^imsim compare \(quick\): design A \(subdevice\) vs design B \(flat\)[\s\S]*^wrote \S*compare\.json and \S*index\.html$/m;
+const COMPARE_OUTPUT = /^imsim compare \(quick\): design A \(subdevice\), design B \(flat\) and mainline[\s\S]*^Verdict[\s\S]*^wrote \S*compare\.json and \S*index\.html$/m;
 
 /**
  * The one table: README command → the command this test runs, and what its output must contain.
@@ -135,7 +135,7 @@ describe("the READMEs' commands", () => {
       if (check.report) {
         const report = JSON.parse(readFileSync(join(check.report, "compare.json"), "utf8")) as { mode: string; cells: unknown[] };
         expect(report).toMatchObject({ mode: "quick" });
-        expect(report.cells).toHaveLength(4);
+        expect(report.cells).toHaveLength(6); // {subdevice, flat, mainline} × {idxd, ntb}
         expect(readFileSync(join(check.report, "index.html"), "utf8")).toMatch(/^<!doctype html>/i);
       }
     });

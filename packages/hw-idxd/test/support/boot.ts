@@ -77,7 +77,7 @@ export function pattern(n: number, seed = 1): Uint8Array {
  * Everything a failed operation must leave as it was, read through public interfaces: every BAR0
  * register (capabilities, GENCFG, CMD, CMDSTS, SWERR, MSIXPERM, GRPCFG, WQCFG, the IMS table), the
  * MSI-X table and the pending bits of both tables, the device's queues and statistics, the
- * strategy's queues and footprint, and the system's resources and work counters.
+ * strategy's queues and records, and the system's resources and work counters.
  */
 export function deviceState(b: Booted): unknown {
   const { device, driver, system } = b;
@@ -87,7 +87,7 @@ export function deviceState(b: Booted): unknown {
     deviceStats: { ...device.stats },
     boundPasids: device.boundPasids,
     queues: driver.strategy.queues().map((q) => q.name),
-    footprint: driver.strategy.footprint(),
+    records: driver.strategy.records(),
     snapshot: system.snapshot(),
     work: workCounters(system),
   };

@@ -18,7 +18,7 @@ import {
  * the whole table and queue pairs are slices of it, owned through one index → queue table. PCI
  * MSI-X needs no interrupt remapping and writes its message at allocation (MSI_FLAG_ACTIVATE_EARLY),
  * so the tests use it for the hosts without IR, where an IMS design is refused (EOPNOTSUPP).
- * Test-only: no sysfs of its own, no footprint, no PASID (MSI-X entries carry none).
+ * Test-only: no sysfs of its own, no records, no PASID (MSI-X entries carry none).
  */
 class MsixDesign implements StrategyDesign {
   readonly name = "msix";
@@ -70,6 +70,9 @@ class MsixDesign implements StrategyDesign {
     if (this.#owner[at] === queue) this.#owner[at] = undefined;
     this.#indices.get(queue.id)?.delete(at);
   }
+  cookieOf(queue: QueueState): number {
+    return queue.id;
+  }
   recordPasid(): void {}
   requesterId(): number {
     return this.#system.resolveSourceId(this.#host).requesterId;
@@ -78,7 +81,7 @@ class MsixDesign implements StrategyDesign {
     return `${this.#host.sysfsPath}/msi_irqs`;
   }
   readonly sysfs = (): void => {};
-  footprintItems(): [] {
+  records(): [] {
     return [];
   }
   dispose(): void {

@@ -30,7 +30,7 @@ function hostState(ntb: NtbDevice, t: NtbTransport): unknown {
     clients: t.clients().map((c) => c.name),
     posts: t.pendingPosts(),
     queues: t.strategy.queues().map((q) => q.name),
-    footprint: t.strategy.footprint(),
+    records: t.strategy.records(),
   };
 }
 
