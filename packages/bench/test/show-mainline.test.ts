@@ -14,7 +14,7 @@ describe("imsim show --strategy mainline", () => {
     const sysfs = show("idxd", "mainline", "sysfs");
     expect(sysfs).not.toMatch(/ims_queues/);
     // The host's msi_irqs/ holds its MSI-X vectors only: the IMS domain asks for no msi_irqs/ files.
-    const listed = [...sysfs.matchAll(/^\/sys\/devices\/pci0000:6a\/0000:6a:01\.0\/msi_irqs\/(\d+):msix$/gm)].map((m) => Number(m[1]));
+    const listed = [...sysfs.matchAll(/^==> \/sys\/devices\/pci0000:6a\/0000:6a:01\.0\/msi_irqs\/(\d+) <==\nmsix$/gm)].map((m) => Number(m[1]));
     const s = defaultScenario("idxd", STRATEGIES.mainline);
     try {
       const host = s.hosts[0]!;
@@ -29,7 +29,7 @@ describe("imsim show --strategy mainline", () => {
 
   it("prints every view of both hardware models", () => {
     for (const hardware of ["idxd", "ntb"] as const) {
-      for (const view of ["proc-interrupts", "sysfs", "irq", "domains"] as const) {
+      for (const view of ["proc-interrupts", "sysfs", "irq", "domains", "debug-irqs"] as const) {
         const out = show(hardware, "mainline", view);
         expect(out.length, `${hardware} ${view}`).toBeGreaterThan(0);
         expect(out, `${hardware} ${view}`).not.toMatch(/undefined|NaN|\[object /);
