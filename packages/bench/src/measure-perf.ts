@@ -2,6 +2,7 @@ import { DELIVERED, type Queue } from "@imsim/core";
 import { attachCounter, HitCounter, type CellInstance } from "./cell-instance.js";
 import type { AllocPoint } from "./compare-report.js";
 import { timeOp, type TimingProfile } from "./timing.js";
+import { minorGc } from "./heap.js";
 
 /** Store occupancies the allocation curve is measured at; the scaling ratios compare the last to the first. */
 export const ALLOC_CURVE_SIZES = [16, 64, 256, 1024, 2048] as const;
@@ -206,6 +207,10 @@ function measureAllocPass(cell: CellInstance, profile: TimingProfile): AllocPoin
       cell.resetSlices();
       queues = [];
       for (let i = 0; i < nq; i++) queues.push(cell.strategyQueue("fill", per, { nvec }));
+      // Each sample starts with an empty young generation, so the garbage of the set-up and of the
+      // samples before it is not collected inside the timed window: a sample of 2048 allocations
+      // would otherwise pay for more of it than a sample of 16.
+      minorGc();
     };
     const destroy = () => {
       for (const q of queues) cell.strategy.destroyQueue(q);
