@@ -6,6 +6,12 @@ import { minorGc } from "./heap.js";
 
 /** Store occupancies the allocation curve is measured at; the scaling ratios compare the last to the first. */
 export const ALLOC_CURVE_SIZES = [16, 64, 256, 1024, 2048] as const;
+/**
+ * Store sizes from which each allocation-curve sample starts after a scavenge: below it a sample
+ * makes too little garbage (about 3 KB per interrupt) for a scavenge to fall inside the median
+ * sample, and the scavenge itself would dominate the run's time.
+ */
+export const SCAVENGE_FROM = 256;
 /** Interrupts per queue while filling a store (a store of S entries holds S/16 queues). */
 export const QUEUE_SLICE = 16;
 
@@ -207,10 +213,10 @@ function measureAllocPass(cell: CellInstance, profile: TimingProfile): AllocPoin
       cell.resetSlices();
       queues = [];
       for (let i = 0; i < nq; i++) queues.push(cell.strategyQueue("fill", per, { nvec }));
-      // Each sample starts with an empty young generation, so the garbage of the set-up and of the
-      // samples before it is not collected inside the timed window: a sample of 2048 allocations
-      // would otherwise pay for more of it than a sample of 16.
-      minorGc();
+      // A large sample starts with an empty young generation, so the garbage of the set-up and of
+      // the samples before it is not collected inside its timed window: a sample of 2048
+      // allocations would otherwise contain scavenges that the median small sample never does.
+      if (S >= SCAVENGE_FROM) minorGc();
     };
     const destroy = () => {
       for (const q of queues) cell.strategy.destroyQueue(q);

@@ -15,7 +15,7 @@ import {
 } from "../src/compare.js";
 import { WIDE_NTB_VECTORS, resolveHardware } from "../src/hardware.js";
 import { STRATEGIES } from "../src/matrix.js";
-import { ALLOC_CURVE_SIZES, BASELINE_PASSES, DELIVERY_PASSES, QUEUE_SLICE } from "../src/measure-perf.js";
+import { ALLOC_CURVE_SIZES, BASELINE_PASSES, DELIVERY_PASSES, QUEUE_SLICE, SCAVENGE_FROM } from "../src/measure-perf.js";
 import { ACTIVATE_EVERY, FILL_CPUS, FILL_QUEUE, SCALE_CPUS, SCALE_IOMMUS } from "../src/measure-scale.js";
 import { FULL_TIMING, QUICK_TIMING } from "../src/timing.js";
 import { PASID_LOOKUP_PASSES, PASID_LOOKUP_ROUNDS, STORAGE_MIN_INTERRUPTS, STORAGE_MIN_QUEUES } from "../src/measure-concerns.js";
@@ -85,6 +85,7 @@ describe("the bench README's figures are the bench's", () => {
     const last = ALLOC_CURVE_SIZES[ALLOC_CURVE_SIZES.length - 1]!;
     says(`when the store holds ${last} entries (${last}/${QUEUE_SLICE} queues of ${QUEUE_SLICE} each), divided by the same at ${first} entries`);
     says(`NTB runs it on a ${ntbEntries}-entry table, so its last point is ${Math.floor(ntbEntries / QUEUE_SLICE) * QUEUE_SLICE}.`);
+    says(`and from ${SCAVENGE_FROM} entries up followed by a scavenge`);
     says(`use the same adapter with a ${ntbEntries}-entry MSI-X table (\`createNtbAdapter({ msixVectors: ${WIDE_NTB_VECTORS},`);
     says(`because \`ntbAdapter\`'s table has ${ntbAdapterEntries} entries`);
     says(`measures the allocation curve ${TIMES[1]} instead of ${TIMES[CURVE_PASSES]}`);
