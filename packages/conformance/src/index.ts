@@ -25,6 +25,7 @@ export {
   conformanceGroups,
   runConformance,
   wrapStrategy,
+  IGNORE_AFFINITY,
   type ConformanceGroupName,
   type ConformanceReport,
   type ConformanceResult,

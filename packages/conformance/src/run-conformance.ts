@@ -1,4 +1,4 @@
-import type { ImsStrategy, StrategyFactory } from "@imsim/core";
+import type { ImsStrategy, MsiAllocOptions, Queue, QueueOptions, StrategyFactory } from "@imsim/core";
 import type { ConformanceOptions, TestFunction } from "./harness.js";
 import { storageTests } from "./storage.js";
 import { sysfsTests } from "./sysfs.js";
@@ -99,3 +99,36 @@ export function wrapStrategy(factory: StrategyFactory, override: (real: ImsStrat
     return wrapped as unknown as ImsStrategy;
   };
 }
+
+/**
+ * The options without a well-formed affinity: what a strategy that ignores the mask passes on. A
+ * malformed one (0, NaN, …) is kept, so the strategy still refuses bad input and only the affinity
+ * group can tell it apart from a correct one.
+ */
+function withoutAffinity<T extends { affinity?: unknown }>(o: T | undefined): T | undefined {
+  if (typeof o !== "object" || o === null) return o;
+  const a = o.affinity;
+  // Only a well-formed mask is dropped: a number naming CPUs, a CPU list or an array.
+  const wellFormed = (typeof a === "number" && Number.isInteger(a) && a >= 1) || (typeof a === "string" && a !== "") || Array.isArray(a);
+  if (!wellFormed) return o;
+  const copy = { ...o };
+  delete copy.affinity;
+  return copy;
+}
+
+/**
+ * Overrides for `wrapStrategy` that make a strategy ignore an affinity mask, the queue's or the
+ * per-allocation one: such strategies passed every test before the affinity group, which must
+ * catch them on any hardware.
+ */
+export const IGNORE_AFFINITY: readonly (readonly [what: string, override: (real: ImsStrategy) => Partial<ImsStrategy>])[] = [
+  ["createQueue() drops the queue's affinity", (real) => ({ createQueue: (o: QueueOptions) => real.createQueue(withoutAffinity(o)!) })],
+  [
+    "allocIrq()/allocIrqs()/allocIrqRange() drop the per-allocation affinity",
+    (real) => ({
+      allocIrq: (q: Queue, index?: number, o?: MsiAllocOptions) => real.allocIrq(q, index, withoutAffinity(o)),
+      allocIrqs: (q: Queue, count: number, o?: MsiAllocOptions) => real.allocIrqs(q, count, withoutAffinity(o)),
+      allocIrqRange: (q: Queue, first: number, last: number, o?: MsiAllocOptions) => real.allocIrqRange(q, first, last, withoutAffinity(o)),
+    }),
+  ],
+];

@@ -1,26 +1,10 @@
 import { describe, expect, test } from "vitest";
-import type { ImsStrategy, MsiAllocOptions, Queue, QueueOptions, StrategyFactory } from "@imsim/core";
+import type { ImsStrategy, Queue, StrategyFactory } from "@imsim/core";
 import { createStrategy as subdevice } from "@imsim/strategy-subdevice";
 import { createStrategy as flat } from "@imsim/strategy-flat";
-import { collectConformance, runConformance, wrapStrategy, type ConformanceGroupName } from "../src/index.js";
+import { IGNORE_AFFINITY, collectConformance, runConformance, wrapStrategy, type ConformanceGroupName } from "../src/index.js";
 import { genericIms } from "./support/generic-hardware.js";
 import type { HardwareAdapter } from "../src/adapter.js";
-
-/**
- * The options without a well-formed affinity: what a strategy that ignores the mask passes on. A
- * malformed one (0, NaN, …) is kept, so the strategy still refuses bad input and only the affinity
- * group can tell it apart from a correct one.
- */
-function withoutAffinity<T extends { affinity?: unknown }>(o: T | undefined): T | undefined {
-  if (typeof o !== "object" || o === null) return o;
-  const a = o.affinity;
-  // Only a well-formed mask is dropped: a number naming CPUs, a CPU list or an array.
-  const wellFormed = (typeof a === "number" && Number.isInteger(a) && a >= 1) || (typeof a === "string" && a !== "") || Array.isArray(a);
-  if (!wellFormed) return o;
-  const copy = { ...o };
-  delete copy.affinity;
-  return copy;
-}
 
 // Deliberately broken strategies: each wraps a real one and breaks one promise. The suite must
 // report at least one failure with a message that says what went wrong.
@@ -32,19 +16,6 @@ const broken: [string, (real: ImsStrategy) => Partial<ImsStrategy>, RegExp][] = 
   ["requesterId() reports the wrong requester id", (real) => ({ requesterId: (q: Queue) => real.requesterId(q) ^ 0x100 }), /requester id|requesterId/],
   ["allocIrq() ignores the index it is given", (real) => ({ allocIrq: (q: Queue) => real.allocIrq(q) }), /index/],
   ["destroyQueue() keeps the queue's interrupts", () => ({ destroyQueue: () => {} }), /snapshot|destroy|descriptor|queues/],
-];
-
-// Strategies that ignore an affinity mask: before the affinity group they passed every test.
-const ignoresAffinity: [string, (real: ImsStrategy) => Partial<ImsStrategy>][] = [
-  ["createQueue() drops the queue's affinity", (real) => ({ createQueue: (o: QueueOptions) => real.createQueue(withoutAffinity(o)!) })],
-  [
-    "allocIrq()/allocIrqs()/allocIrqRange() drop the per-allocation affinity",
-    (real) => ({
-      allocIrq: (q: Queue, index?: number, o?: MsiAllocOptions) => real.allocIrq(q, index, withoutAffinity(o)),
-      allocIrqs: (q: Queue, count: number, o?: MsiAllocOptions) => real.allocIrqs(q, count, withoutAffinity(o)),
-      allocIrqRange: (q: Queue, first: number, last: number, o?: MsiAllocOptions) => real.allocIrqRange(q, first, last, withoutAffinity(o)),
-    }),
-  ],
 ];
 
 // Every group but the property test (checked on its own below, with fewer operations).
@@ -71,7 +42,7 @@ describe("the suite catches a broken strategy", () => {
     ["subdevice", subdevice],
     ["flat", flat],
   ] as const) {
-    for (const [what, override] of ignoresAffinity) {
+    for (const [what, override] of IGNORE_AFFINITY) {
       test(`${name}: ${what} (caught by the affinity group, which names the mask and the CPU)`, async () => {
         const report = await collectConformance({ strategy: wrapStrategy(strategy, override), hardware: genericIms, groups: exampleGroups });
         const failures = report.results.filter((r) => !r.passed);
