@@ -1,4 +1,4 @@
-import type { FaultPoint, Queue } from "@imsim/core";
+import type { FaultPoint, IrqSystem, Queue } from "@imsim/core";
 import type { ConformanceOptions, Harness, TestFunction } from "./harness.js";
 import { group, withHarness } from "./harness.js";
 import { deepEqual, equal, fail, show } from "./assert.js";
@@ -40,25 +40,37 @@ function fullState(h: Harness, queues: readonly Queue[]): unknown {
 /** Steps tried before the suite gives up on a call that keeps failing (far more than any allocation here takes). */
 export const MAX_FAULT_STEPS = 256;
 
+export interface FailAtEveryStepOptions {
+  /** How the call is named in failure messages (default "the call"). */
+  what?: string;
+  /** The call must take at least this many steps (default 0). */
+  atLeast?: number;
+  /** Runs after each failed step (e.g. checks that everything still delivers). */
+  between?: (nth: number) => void;
+  /** Steps tried before giving up on a call that keeps failing (default MAX_FAULT_STEPS). */
+  maxSteps?: number;
+}
+
 /**
  * Arms `point` to fail at step 0, 1, 2, … of `call` until the call succeeds with the failure armed
- * past its last step: so every step is covered, however many the strategy and the hardware take
- * (the queue's own interrupts, and whatever the hardware does around them). Each failed call must
- * throw EIO and restore `state` exactly; `between` runs after each (e.g. checks that everything still
- * delivers). The call must take at least `atLeast` steps. Returns the successful call's result.
+ * past its last step: so every step is covered, however many the strategy and the hardware take.
+ * Each failed call must throw ImsimError EIO and leave `state()` deep-equal to what it was before;
+ * a ConformanceAssertionError says which step broke that. Returns the successful call's result and
+ * how many steps failed before it. Hardware packages use it for their own operations.
  */
-function failAtEveryStep<T>(
-  h: Harness,
+export function failAtEveryStep<T>(
+  system: Pick<IrqSystem, "injectFault" | "clearInjectedFaults">,
   point: FaultPoint,
-  what: string,
-  queues: readonly Queue[],
+  state: () => unknown,
   call: () => T,
-  atLeast: number,
-  between?: (nth: number) => void,
-): T {
-  for (let nth = 0; nth < MAX_FAULT_STEPS; nth++) {
-    const before = fullState(h, queues);
-    h.system.injectFault(point, nth);
+  options: FailAtEveryStepOptions = {},
+): { result: T; failures: number } {
+  const what = options.what ?? "the call";
+  const atLeast = options.atLeast ?? 0;
+  const maxSteps = options.maxSteps ?? MAX_FAULT_STEPS;
+  for (let nth = 0; nth < maxSteps; nth++) {
+    const before = state();
+    system.injectFault(point, nth);
     let threw: unknown;
     let done = false;
     let result: T | undefined;
@@ -68,17 +80,22 @@ function failAtEveryStep<T>(
     } catch (e) {
       threw = e;
     } finally {
-      h.system.clearInjectedFaults();
+      system.clearInjectedFaults();
     }
     if (done) {
       if (nth < atLeast) fail(`${what} succeeded with a ${point} failure armed at step ${nth}: expected at least ${atLeast} ${point} steps`);
-      return result as T;
+      return { result: result as T, failures: nth };
     }
     if (!isImsimError(threw, "EIO")) fail(`${what} with a ${point} failure at step ${nth}: expected an ImsimError EIO, got ${show(threw)}`);
-    deepEqual(fullState(h, queues), before, `state after ${what} failed at ${point} step ${nth} (must equal the state before)`);
-    between?.(nth);
+    deepEqual(state(), before, `state after ${what} failed at ${point} step ${nth} (must equal the state before)`);
+    options.between?.(nth);
   }
-  return fail(`${what} still fails with a ${point} failure armed at step ${MAX_FAULT_STEPS}`);
+  return fail(`${what} still fails with a ${point} failure armed at step ${maxSteps}`);
+}
+
+/** failAtEveryStep on the suite's harness, the state being the system, the strategy and `queues`. */
+function rollsBackAtEveryStep<T>(h: Harness, point: FaultPoint, what: string, queues: readonly Queue[], call: () => T, atLeast: number, between?: (nth: number) => void): T {
+  return failAtEveryStep(h.system, point, () => fullState(h, queues), call, { what, atLeast, ...(between ? { between } : {}) }).result;
 }
 
 /** Fault injection: a failing store write, vector allocation or IRTE allocation at every step rolls back exactly. */
@@ -103,7 +120,7 @@ export function faultInjectionTests(test: TestFunction, options: ConformanceOpti
           const q = h.queue(0, { nvec: 1 });
           const other = h.queue(1, { nvec: 1 });
           const got = h.watch(
-            failAtEveryStep(h, point, `allocIrqs(${q.name}, ${k})`, [q, other], () => h.strategy.allocIrqs(q, k), writesOnAlloc(point), () => {
+            rollsBackAtEveryStep(h, point, `allocIrqs(${q.name}, ${k})`, [q, other], () => h.strategy.allocIrqs(q, k), writesOnAlloc(point), () => {
               h.raiseOnce(q, 0);
               h.raiseOnce(other, 0);
             }),
@@ -116,7 +133,7 @@ export function faultInjectionTests(test: TestFunction, options: ConformanceOpti
       addUnless(skip, `fault injection: a ${point} failure at each step of allocIrqRange(1, ${k}) rolls back to the exact prior state`, () => {
         withHarness(ctx, (h) => {
           const q = h.queue(0, { nvec: 1 });
-          const got = h.watch(failAtEveryStep(h, point, `allocIrqRange(${q.name}, 1, ${k})`, [q], () => h.strategy.allocIrqRange(q, 1, k), writesOnAlloc(point), () => h.raiseOnce(q, 0)));
+          const got = h.watch(rollsBackAtEveryStep(h, point, `allocIrqRange(${q.name}, 1, ${k})`, [q], () => h.strategy.allocIrqRange(q, 1, k), writesOnAlloc(point), () => h.raiseOnce(q, 0)));
           equal(got.length, k, `interrupts from allocIrqRange(1, ${k}) when the failure is armed past its last step`);
           for (const irq of got) h.raiseOnce(q, irq.index);
         });
@@ -125,7 +142,7 @@ export function faultInjectionTests(test: TestFunction, options: ConformanceOpti
       addUnless(skip, `fault injection: a ${point} failure at each step of creating a queue with ${k} interrupts rolls back to the exact prior state`, () => {
         withHarness(ctx, (h) => {
           const live = h.queue(1, { nvec: 1 });
-          const q = failAtEveryStep(h, point, `createQueue(nvec ${k})`, [live], () => h.instance.createQueue({ name: "faulty", slice: h.slice(0), nvec: k }), writesOnAlloc(point), () => h.raiseOnce(live, 0));
+          const q = rollsBackAtEveryStep(h, point, `createQueue(nvec ${k})`, [live], () => h.instance.createQueue({ name: "faulty", slice: h.slice(0), nvec: k }), writesOnAlloc(point), () => h.raiseOnce(live, 0));
           h.watch(h.strategy.irqs(q));
           equal(h.strategy.irqs(q).length, k, `interrupts of a queue created after the failures`);
           for (const irq of h.strategy.irqs(q)) h.raiseOnce(q, irq.index);
@@ -167,7 +184,7 @@ export function faultInjectionTests(test: TestFunction, options: ConformanceOpti
     addUnless(pasidSkip, `fault injection: a store-write failure at each step of setPasid over ${k + 1} interrupts leaves every entry as it was and delivering`, () => {
       withHarness(ctx, (h) => {
         const q = h.queue(0, { nvec: k + 1, pasid: 0x55 });
-        failAtEveryStep(h, "store-write", `setPasid(${q.name}, 0x66)`, [q], () => h.strategy.setPasid(q, 0x66), k + 1, () => {
+        rollsBackAtEveryStep(h, "store-write", `setPasid(${q.name}, 0x66)`, [q], () => h.strategy.setPasid(q, 0x66), k + 1, () => {
           equal(h.strategy.pasidOf(q), 0x55, `pasidOf(${q.name}) after the failed change`);
           checkQueuePasid(h, q, 0x55);
           for (const irq of h.strategy.irqs(q)) h.raiseOnce(q, irq.index);

@@ -10,7 +10,7 @@ export { pasidTests } from "./pasid.js";
 export { lifecycleTests } from "./lifecycle.js";
 export { affinityTests } from "./affinity.js";
 export { BAD_INPUT_CASES, badInputTests, type BadInputCase, type BadInputFixture } from "./bad-input.js";
-export { faultInjectionTests } from "./fault-injection.js";
+export { MAX_FAULT_STEPS, failAtEveryStep, faultInjectionTests, type FailAtEveryStepOptions } from "./fault-injection.js";
 export {
   DEFAULT_PROPERTY_OPERATIONS,
   DEFAULT_PROPERTY_SEED,

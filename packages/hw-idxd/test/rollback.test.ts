@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { isImsimError, type FaultPoint, type ImsimErrorCode } from "@imsim/core";
+import { failAtEveryStep as failAtEachStep } from "@imsim/conformance";
 import * as R from "../src/registers.js";
 import { IdxdDriver, IdxdUserQueue, IdxdVdev, Memory } from "../src/index.js";
 import { STRATEGIES, boot, deviceState, registerState, workCounters, type Booted } from "./support/boot.js";
@@ -20,30 +21,9 @@ function refused(call: () => unknown): unknown {
   throw new Error("the call was expected to fail and succeeded");
 }
 
-/**
- * Arms `point` to fail at step 0, 1, 2, … of `call` until it succeeds; each failure must be EIO and
- * leave deviceState() as it was. Returns the result and how many steps failed.
- */
+/** Arms `point` at every step of `call` until it succeeds (at most 64 steps); each failure must be EIO and leave deviceState() as it was. */
 function failAtEveryStep<T>(b: Booted, point: FaultPoint, call: () => T): { result: T; failures: number } {
-  for (let nth = 0; nth < 64; nth++) {
-    const before = deviceState(b);
-    b.system.injectFault(point, nth);
-    let result: T | undefined;
-    let error: unknown;
-    let ok = false;
-    try {
-      result = call();
-      ok = true;
-    } catch (e) {
-      error = e;
-    } finally {
-      b.system.clearInjectedFaults();
-    }
-    if (ok) return { result: result as T, failures: nth };
-    expect(isImsimError(error, "EIO"), `step ${nth}: ${String(error)}`).toBe(true);
-    expect(deviceState(b), `state after a ${point} failure at step ${nth}`).toEqual(before);
-  }
-  throw new Error(`still failing with a ${point} failure at step 64`);
+  return failAtEachStep(b.system, point, () => deviceState(b), call, { maxSteps: 64 });
 }
 
 const wqcfgMode = (b: Booted, wq: number) => b.device.read(b.device.wqcfgOffset + wq * R.WQCFG_SIZE + R.WQCFG_MODE_PASID, 4);

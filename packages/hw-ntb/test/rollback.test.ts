@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { DELIVERED, isImsimError, type FaultPoint, type StrategyFactory } from "@imsim/core";
+import { DELIVERED, type FaultPoint, type StrategyFactory } from "@imsim/core";
+import { failAtEveryStep as failAtEachStep } from "@imsim/conformance";
 import { createStrategy as subdevice } from "@imsim/strategy-subdevice";
 import { createStrategy as flat } from "@imsim/strategy-flat";
 import { NtbTransport, createNtbPair, type NtbHostOptions, type NtbTransportOptions } from "../src/index.js";
@@ -21,28 +22,9 @@ function setup(factory: StrategyFactory, ir: boolean, options: NtbTransportOptio
   return { pair, ta, tb, state };
 }
 
-/** Arms `point` at step 0, 1, 2, … of `call` until it succeeds; each failure must be EIO and leave `state()` as it was. */
+/** Arms `point` at every step of `call` until it succeeds (at most 64 steps); each failure must be EIO and leave `state()` as it was. */
 function failAtEveryStep<T>(s: ReturnType<typeof setup>, point: FaultPoint, call: () => T): { result: T; failures: number } {
-  const system = s.pair.a.system;
-  for (let nth = 0; nth < 64; nth++) {
-    const before = s.state();
-    system.injectFault(point, nth);
-    let result: T | undefined;
-    let error: unknown;
-    let ok = false;
-    try {
-      result = call();
-      ok = true;
-    } catch (e) {
-      error = e;
-    } finally {
-      system.clearInjectedFaults();
-    }
-    if (ok) return { result: result as T, failures: nth };
-    expect(isImsimError(error, "EIO"), `step ${nth}: ${String(error)}`).toBe(true);
-    expect(s.state(), `state after a ${point} failure at step ${nth}`).toEqual(before);
-  }
-  throw new Error(`still failing with a ${point} failure at step 64`);
+  return failAtEachStep(s.pair.a.system, point, s.state, call, { maxSteps: 64 });
 }
 
 // The IMS designs need interrupt remapping; without it the function's own PCI MSI-X vectors (what
